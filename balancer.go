@@ -1,0 +1,394 @@
+// Package balancer is Apache httpd's mod_proxy_balancer for Go: an
+// [http.Handler] that spreads requests over backend members, keeps sticky
+// sessions on the member that owns them, survives dead and slow members,
+// and proxies through a tuned [httputil.ReverseProxy].
+//
+// Routing decisions (which member serves a request, and the BALANCER_*
+// values) match Apache httpd 2.4.71, quirks included, so a gateway migrated
+// from Apache sends every request where Apache would have.
+//
+// # Example
+//
+//	b, err := balancer.New(balancer.Config{
+//		Name:          "mycluster",
+//		StickySession: "JSESSIONID|jsessionid",
+//		Members: []balancer.Member{
+//			{URL: "http://10.0.0.1:8080", Route: "node1"},
+//			{URL: "http://10.0.0.2:8080", Route: "node2"},
+//			{URL: "http://10.0.0.3:8080", Status: "+H"}, // hot standby
+//		},
+//	})
+//	if err != nil { ... }
+//	http.ListenAndServe(":8080", b)
+//
+// # Members and tiers
+//
+// Members carry Apache's flags ([Status]): disabled, stopped, draining, hot
+// standby, hot spare, ignore-errors, in error, health-check failed. The
+// scheduler chooses among the usable members of the lowest lbset that has
+// any; spares stand in for unusable members one for one; standbys serve only
+// when nothing else in the set can. A member whose connection fails goes into
+// error state for its Retry and the request goes to another member.
+//
+// # Load-balancing methods
+//
+// The method is a [lbmethod.Scheduler]; nil means Apache's byrequests.
+// Package lbmethod has Apache's methods and ones Apache lacks.
+package balancer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/proxybalancer/balancer/lbmethod"
+	"github.com/proxybalancer/balancer/transport"
+)
+
+// Config configures a Balancer. Zero values mean Apache's defaults; the
+// names follow mod_proxy_balancer's parameters. New validates everything.
+type Config struct {
+	// Name is the balancer's name, as in balancer://Name. It is lower-cased
+	// (Apache's names are case-insensitive) and must not contain '/'.
+	// Required.
+	Name string
+
+	// Members are the backend members in configuration order, which
+	// decides ties. Two members may not share a normalised URL.
+	Members []Member
+
+	// Method is the load-balancing method. Nil means byrequests
+	// ([lbmethod.ByRequests]). A Scheduler keeps state on the members, so a
+	// value must not be shared between balancers running at once unless it
+	// says it may.
+	Method lbmethod.Scheduler
+
+	// StickySession names the session cookie and URL parameter: "NAME"
+	// for both, or "COOKIE|PARAM" (Apache's stickysession). Empty means no
+	// sticky sessions.
+	StickySession string
+
+	// StickySessionSep is the character between session id and route:
+	// empty means ".", any one character, or "Off" (the whole value is the
+	// route). Apache's stickysessionsep.
+	StickySessionSep string
+
+	// ScolonPathDelim makes ';' end a URL session value too (Apache's
+	// scolonpathdelim).
+	ScolonPathDelim bool
+
+	// RoutePattern, if set, is a regular expression matched against the
+	// session value whose first group is the route, for applications whose
+	// session value is not <id><separator><route>. It replaces the
+	// separator rule; a value it does not match carries no route.
+	RoutePattern string
+
+	// RouteCookie, if set, makes member responses carry a cookie naming
+	// the member's route whenever the route changed (the Apache docs'
+	// ROUTEID recipe). Needs StickySession.
+	RouteCookie *RouteCookie
+
+	// NoFailover answers 503 instead of choosing another member when the
+	// member owning a request's route is unusable (Apache's nofailover).
+	NoFailover bool
+
+	// MaxAttempts is how many times a request whose member could not be
+	// reached is sent to another member (Apache's maxattempts). Zero means
+	// Apache's default: members−1, none with one member; a negative value
+	// means never.
+	MaxAttempts int
+
+	// DisableForceRecovery keeps members in error state even when all of
+	// them are (Apache's forcerecovery=Off). By default, when every member
+	// is in error state they are all tried again at once.
+	DisableForceRecovery bool
+
+	// Transport, if set, carries every request to every member, instead of
+	// one tuned transport per member (see package transport). Failover
+	// then recognises connection failures by *net.OpError with Op "dial".
+	Transport http.RoundTripper
+
+	// Rewrite, if set, is called after the balancer has set the outbound
+	// URL and X-Forwarded-* headers, to change the outbound request
+	// further. [FromContext] on pr.Out.Context() gives the routing
+	// decision.
+	Rewrite func(pr *httputil.ProxyRequest)
+
+	// ModifyResponse, if set, is called with each backend response, as
+	// [httputil.ReverseProxy.ModifyResponse]; an error is passed to the
+	// ErrorHandler.
+	ModifyResponse func(*http.Response) error
+
+	// ErrorHandler, if set, writes the response for a request that could
+	// not be proxied: err wraps [ErrNoMember] when no member could take it
+	// (the default answer is 503) and is the transport's error otherwise
+	// (502).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// FlushInterval is passed to the ReverseProxy: zero flushes only what
+	// must be (server-sent events and unknown lengths stream anyway), a
+	// negative value flushes after every write.
+	FlushInterval time.Duration
+
+	// ErrorLog receives the ReverseProxy's error messages. Nil discards
+	// them.
+	ErrorLog *log.Logger
+
+	// Now returns the current time; nil means time.Now. Tests inject a
+	// clock to drive retry timers without sleeping.
+	Now func() time.Time
+}
+
+// ErrNoMember is returned (wrapped) when no member can take a request: all
+// are unusable, failover was exhausted, or nofailover forbids another
+// member.
+var ErrNoMember = errors.New("balancer: no usable member")
+
+// Balancer is an http.Handler that load-balances requests over its members.
+// It is safe for concurrent use; configuration changes apply atomically to
+// the next request.
+type Balancer struct {
+	name string // "balancer://name"
+	now  func() time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	// mu is the selection lock, Apache's balancer mutex: it serialises
+	// force recovery, sticky bookkeeping and the scheduler's Pick, which
+	// update the members' LBStatus together. Held for arithmetic only.
+	mu sync.Mutex
+
+	proxy      httputil.ReverseProxy
+	userErr    func(http.ResponseWriter, *http.Request, error)
+	transport  http.RoundTripper // Config.Transport, or nil
+}
+
+// snapshot is an immutable view of the configuration. Runtime state lives
+// in the members, which snapshots share.
+type snapshot struct {
+	members []*member  // configuration order
+	tiers   [][]*member // by lbset, ascending; configuration order within
+	sched   lbmethod.Scheduler
+	all     bool // the scheduler ignores tiers (lbmethod.AllMembers)
+
+	sticky       *stickyConfig // nil: no sticky sessions
+	noFailover   bool
+	maxAttempts  int
+	forceRecover bool
+}
+
+// New validates cfg and returns a Balancer. The error names the field and
+// the value at fault.
+func New(cfg Config) (*Balancer, error) {
+	name := strings.ToLower(cfg.Name)
+	if name == "" {
+		return nil, errors.New("balancer: name: must not be empty")
+	}
+	if strings.ContainsAny(name, "/ \t?#") {
+		return nil, fmt.Errorf("balancer: name %q: must not contain '/', '?', '#' or spaces", cfg.Name)
+	}
+	b := &Balancer{
+		name:      "balancer://" + name,
+		now:       cfg.Now,
+		userErr:   cfg.ErrorHandler,
+		transport: cfg.Transport,
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	s, err := b.buildSnapshot(&cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.snap.Store(s)
+	b.proxy = httputil.ReverseProxy{
+		Rewrite:        b.rewrite(cfg.Rewrite),
+		Transport:      (*failover)(b),
+		FlushInterval:  cfg.FlushInterval,
+		ErrorLog:       cfg.ErrorLog,
+		BufferPool:     transport.SharedBufferPool,
+		ModifyResponse: b.modifyResponse(cfg.ModifyResponse),
+		ErrorHandler:   b.handleError,
+	}
+	if b.proxy.ErrorLog == nil {
+		b.proxy.ErrorLog = log.New(discard{}, "", 0)
+	}
+	return b, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// buildSnapshot validates cfg and builds a snapshot, reusing the runtime
+// state of members in prev that keep their identity.
+func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
+	s := &snapshot{
+		sched:        cfg.Method,
+		noFailover:   cfg.NoFailover,
+		forceRecover: !cfg.DisableForceRecovery,
+	}
+	if s.sched == nil {
+		s.sched = lbmethod.NewByRequests()
+	}
+	if a, ok := s.sched.(lbmethod.AllMembers); ok && a.AllMembers() {
+		s.all = true
+	}
+	old := map[string]*member{}
+	if prev != nil {
+		for _, m := range prev.members {
+			old[m.name] = m
+		}
+	}
+	seen := map[string]bool{}
+	for i := range cfg.Members {
+		mc := &cfg.Members[i]
+		u, name, err := normalizeURL(mc.URL)
+		if err != nil {
+			return nil, fmt.Errorf("balancer: member %q: url: %v", mc.URL, err)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("balancer: member %q: duplicate of another member (same URL %q)", mc.URL, name)
+		}
+		seen[name] = true
+		settings, st, err := memberSettings(mc)
+		if err != nil {
+			return nil, fmt.Errorf("balancer: member %q: %v", mc.URL, err)
+		}
+		m := old[name]
+		if m == nil {
+			m = &member{name: name, url: u, path: u.Path, rawPath: u.RawPath}
+			m.lb.Name, m.lb.Host = name, u.Hostname()
+			m.status.Store(uint32(st))
+			rt, err := b.memberTransport(name)
+			if err != nil {
+				return nil, fmt.Errorf("balancer: member %q: %v", mc.URL, err)
+			}
+			m.rt = rt
+		}
+		m.lb.SetFactor(settings.factor)
+		m.cfg.Store(settings)
+		s.members = append(s.members, m)
+	}
+	s.tiers = tiersOf(s.members)
+	switch {
+	case cfg.MaxAttempts < 0:
+		s.maxAttempts = 0
+	case cfg.MaxAttempts > 0:
+		s.maxAttempts = cfg.MaxAttempts
+	case len(s.members) > 1:
+		s.maxAttempts = len(s.members) - 1
+	}
+	sc, err := newStickyConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.sticky = sc
+	return s, nil
+}
+
+func (b *Balancer) memberTransport(name string) (http.RoundTripper, error) {
+	if b.transport != nil {
+		return b.transport, nil
+	}
+	t, err := transport.New(transport.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// tiersOf groups members by lbset, ascending, keeping configuration order
+// within a set.
+func tiersOf(ms []*member) [][]*member {
+	var sets [100][]*member
+	for _, m := range ms {
+		l := m.cfg.Load().lbset
+		sets[l] = append(sets[l], m)
+	}
+	var tiers [][]*member
+	for _, t := range sets {
+		if len(t) > 0 {
+			tiers = append(tiers, t)
+		}
+	}
+	return tiers
+}
+
+// Name returns the balancer's name as Apache's BALANCER_NAME shows it:
+// "balancer://name".
+func (b *Balancer) Name() string { return b.name }
+
+// ServeHTTP routes r to a member and proxies it there.
+func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := newRequestState(b, r)
+	defer st.finish()
+	if m, err := b.choose(st, false); m == nil {
+		b.handleError(w, r, err)
+		return
+	}
+	b.proxy.ServeHTTP(w, r.WithContext(st))
+}
+
+var _ http.Handler = (*Balancer)(nil)
+
+// rewrite builds the ReverseProxy's Rewrite: the outbound URL is the
+// member's URL with the request path appended (Apache's plain
+// concatenation), the query kept, X-Forwarded-* set, and the Host header the
+// member's.
+func (b *Balancer) rewrite(user func(*httputil.ProxyRequest)) func(*httputil.ProxyRequest) {
+	return func(pr *httputil.ProxyRequest) {
+		st := stateFrom(pr.In.Context())
+		st.setURL(pr.Out, st.member)
+		pr.Out.Host = ""
+		pr.SetXForwarded()
+		if user != nil {
+			user(pr)
+		}
+	}
+}
+
+func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Response) error {
+	return func(res *http.Response) error {
+		if st := stateFrom(res.Request.Context()); st != nil {
+			st.status = res.StatusCode
+			st.setRouteCookie(res)
+		}
+		if user != nil {
+			return user(res)
+		}
+		return nil
+	}
+}
+
+// handleError answers a request that could not be proxied: 503 when no
+// member could take it, 502 otherwise, or the user's ErrorHandler.
+func (b *Balancer) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusBadGateway
+	if errors.Is(err, ErrNoMember) {
+		code = http.StatusServiceUnavailable
+	}
+	if st := stateFrom(r.Context()); st != nil {
+		st.status = code
+		if st.err == nil {
+			st.err = err
+		}
+	}
+	if b.userErr != nil {
+		b.userErr(w, r, err)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(code)
+		return
+	}
+	http.Error(w, http.StatusText(code), code)
+}

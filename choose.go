@@ -1,0 +1,323 @@
+package balancer
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reason says how a member was chosen.
+type Reason uint8
+
+// The reasons a member was or was not chosen.
+const (
+	// ReasonNone: no member could take the request (503).
+	ReasonNone Reason = iota
+	// ReasonSticky: the member owns the request's route.
+	ReasonSticky
+	// ReasonRedirected: the route's owner is unusable and its redirect
+	// chain led to this member.
+	ReasonRedirected
+	// ReasonScheduled: the load-balancing method chose the member.
+	ReasonScheduled
+	// ReasonNoFailover: the route's owner is unusable and nofailover
+	// forbids another member (503).
+	ReasonNoFailover
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonSticky:
+		return "sticky"
+	case ReasonRedirected:
+		return "redirected"
+	case ReasonScheduled:
+		return "scheduled"
+	case ReasonNoFailover:
+		return "nofailover"
+	}
+	return "none"
+}
+
+// selection is the view of member state one choice works on. A real choice
+// changes state as Apache does (error states retried, forced recovery,
+// counters); a dry run (Decide) only computes what would happen.
+type selection struct {
+	now    time.Time
+	dry    bool
+	forced bool // dry run: forced recovery would clear every error state
+}
+
+// usable reports whether m can take a request, first giving a member in
+// error state its retry (Apache's retry_worker at this point).
+func (sel *selection) usable(m *member) bool {
+	f := m.flags()
+	if f.Usable() {
+		return true
+	}
+	if sel.dry {
+		if f&StatusError != 0 && (sel.forced || m.retryDue(sel.now)) {
+			f &^= StatusError
+		}
+		return f.Usable()
+	}
+	m.retry(sel.now)
+	return m.flags().Usable()
+}
+
+// isUsable reports usability without retrying (a dry run still sees what a
+// retry would do).
+func (sel *selection) isUsable(m *member) bool {
+	f := m.flags()
+	if sel.dry && f&StatusError != 0 && sel.forced {
+		f &^= StatusError
+	}
+	return f.Usable()
+}
+
+// forceRecovery is Apache's force_recovery: members in error state are
+// given their retry in order until one is found out of error; when none is
+// and forcerecovery is on, every member leaves error state at once.
+func (sel *selection) forceRecovery(s *snapshot) {
+	for _, m := range s.members {
+		if m.flags()&StatusError == 0 {
+			return
+		}
+		if sel.dry {
+			if m.retryDue(sel.now) {
+				return
+			}
+			continue
+		}
+		m.retry(sel.now)
+		if m.flags()&StatusError == 0 {
+			return
+		}
+	}
+	if !s.forceRecover || len(s.members) == 0 {
+		return
+	}
+	if sel.dry {
+		sel.forced = true
+		return
+	}
+	for _, m := range s.members {
+		m.retries.Add(1)
+		m.clearFlags(StatusError)
+	}
+}
+
+// routeMember is Apache's find_route_worker: the first member, regular
+// members before hot standbys, that owns route and is usable; an unusable
+// owner's redirect is followed, at most len(members)-1 hops. lbset, spares
+// and draining do not matter here.
+func (sel *selection) routeMember(s *snapshot, route string, depth int) *member {
+	for pass := 0; pass < 2; pass++ {
+		standby := pass == 1
+		for _, m := range s.members {
+			if (m.flags()&StatusStandby != 0) != standby {
+				continue
+			}
+			c := m.cfg.Load()
+			if c.route == "" || c.route != route {
+				continue
+			}
+			if sel.usable(m) {
+				return m
+			}
+			if c.redirect != "" && depth < len(s.members) {
+				rm := sel.routeMember(s, c.redirect, depth+1)
+				if rm != nil && sel.usable(rm) {
+					return rm
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// routeOwned reports whether some member's route is route (the nofailover
+// rule applies only then).
+func (s *snapshot) routeOwned(route string) bool {
+	for _, m := range s.members {
+		if r := m.cfg.Load().route; r != "" && r == route {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates fills st's buffers with the scheduler's candidates of one
+// tier, as Apache's proxy_balancer_get_best_worker considers them: usable
+// regular members in order, then one usable spare for each unusable regular
+// member; when that is nobody, the usable hot standbys. Draining members
+// are never candidates.
+func (sel *selection) candidates(st *requestState, tier []*member) {
+	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+	unusable := 0
+	for _, m := range tier {
+		f := m.flags()
+		if f&StatusDrain != 0 {
+			if f&(StatusSpare|StatusStandby) == 0 {
+				unusable++
+			}
+			continue
+		}
+		ok := sel.usable(m)
+		if f&(StatusSpare|StatusStandby) != 0 {
+			continue
+		}
+		if ok {
+			st.addCandidate(m)
+		} else {
+			unusable++
+		}
+	}
+	for _, m := range tier {
+		if unusable == 0 {
+			break
+		}
+		if f := m.flags(); f&StatusSpare != 0 && f&StatusDrain == 0 && sel.isUsable(m) {
+			st.addCandidate(m)
+			unusable--
+		}
+	}
+	if len(st.cands) > 0 {
+		return
+	}
+	for _, m := range tier {
+		if f := m.flags(); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
+			st.addCandidate(m)
+		}
+	}
+}
+
+// allCandidates fills st's buffers with every usable member, for methods
+// that ignore tiers (heartbeat).
+func (sel *selection) allCandidates(st *requestState, s *snapshot) {
+	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+	for _, m := range s.members {
+		if sel.usable(m) {
+			st.addCandidate(m)
+		}
+	}
+}
+
+// pick asks the scheduler, tier by tier, and returns the chosen member and
+// its lbset, or nil. A dry run leaves the members' LBStatus as it was.
+func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
+	if s.all {
+		sel.allCandidates(st, s)
+		if m := sel.schedule(st, s); m != nil {
+			return m, m.cfg.Load().lbset
+		}
+		return nil, -1
+	}
+	for _, tier := range s.tiers {
+		sel.candidates(st, tier)
+		if m := sel.schedule(st, s); m != nil {
+			return m, m.cfg.Load().lbset
+		}
+	}
+	return nil, -1
+}
+
+func (sel *selection) schedule(st *requestState, s *snapshot) *member {
+	if len(st.cands) == 0 {
+		return nil
+	}
+	if sel.dry {
+		st.saved = st.saved[:0]
+		for _, c := range st.cands {
+			st.saved = append(st.saved, c.LBStatus)
+		}
+		defer func() {
+			for i, c := range st.cands {
+				c.LBStatus = st.saved[i]
+			}
+		}()
+	}
+	i := s.sched.Pick(st.cands)
+	if i < 0 || i >= len(st.cands) {
+		return nil
+	}
+	return st.candMembers[i]
+}
+
+// choose runs one attempt's routing, as Apache's proxy_balancer_pre_request:
+// forced recovery, the sticky route, else the scheduler. It records the
+// member and the BALANCER_* values in st; a nil member comes with an error
+// wrapping ErrNoMember.
+func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
+	s := st.snap
+	sel := selection{now: b.now(), dry: dry}
+	b.mu.Lock()
+	sel.forceRecovery(s)
+	var m *member
+	reason := ReasonNone
+	tier := -1
+	routeChanged := false
+	if st.hasRoute && st.route != "" {
+		m = sel.routeMember(s, st.route, 1)
+		if m != nil {
+			reason = ReasonSticky
+			if m.cfg.Load().route != st.route {
+				reason, routeChanged = ReasonRedirected, true
+			}
+			if !dry {
+				st.usableMembers(&sel, s)
+				s.sched.StickyHit(&m.lb, st.cands)
+			}
+		} else if s.noFailover && s.routeOwned(st.route) {
+			b.mu.Unlock()
+			st.reason = ReasonNoFailover
+			return nil, fmt.Errorf("%w: route %q is unusable and nofailover is on", ErrNoMember, st.route)
+		}
+	}
+	if m == nil {
+		m, tier = sel.pick(st, s)
+		if m != nil {
+			reason = ReasonScheduled
+			if s.sticky != nil {
+				routeChanged = true
+			}
+		}
+	}
+	b.mu.Unlock()
+	st.reason, st.tier = reason, tier
+	if m == nil {
+		if len(s.members) == 0 {
+			return nil, fmt.Errorf("%w: balancer %s has no members", ErrNoMember, b.name)
+		}
+		return nil, fmt.Errorf("%w: all members of %s are unusable", ErrNoMember, b.name)
+	}
+	if !dry {
+		m.lb.AddElected()
+		m.lb.AddBusy(1)
+		st.tried = append(st.tried, m)
+	}
+	st.member = m
+	st.info.Name = b.name
+	st.info.WorkerName = m.name
+	st.info.WorkerRoute = m.cfg.Load().route
+	if routeChanged {
+		st.info.RouteChanged = true
+	}
+	if st.hasRoute {
+		st.info.Session = true
+		st.info.SessionSticky = st.stickyName
+		st.info.SessionRoute = st.route
+	}
+	st.publish()
+	return m, nil
+}
+
+// usableMembers fills st's candidate buffers with every usable member, for
+// sticky bookkeeping.
+func (st *requestState) usableMembers(sel *selection, s *snapshot) {
+	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+	for _, m := range s.members {
+		if sel.isUsable(m) {
+			st.addCandidate(m)
+		}
+	}
+}

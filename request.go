@@ -1,0 +1,137 @@
+package balancer
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/proxybalancer/balancer/lbmethod"
+)
+
+// requestState is everything one client request carries through the
+// balancer. It is also the outbound request's context (it embeds the
+// inbound one), so the routing decision reaches the proxy's hooks and the
+// transport without another allocation.
+type requestState struct {
+	context.Context
+
+	b    *Balancer
+	snap *snapshot
+
+	// path and rawPath are the balancer-relative request path appended to
+	// the member URL; query is the raw query.
+	path, rawPath string
+
+	// The sticky route, when one was extracted.
+	hasRoute   bool
+	route      string
+	stickyName string
+
+	member *member   // the current attempt's member
+	tried  []*member // every member chosen, for busy accounting
+	reason Reason
+	tier   int
+
+	info    Info
+	capture *Info // the slot of an outer Capture, or nil
+
+	attempts int // failover attempts made after the first
+	status   int // the status the client got
+	err      error
+	start    time.Time
+	sent     int64 // request body bytes of the current attempt
+	received int64 // response body bytes of the current attempt
+
+	// Scratch buffers for selection, used under the selection lock.
+	cands       []*lbmethod.Member
+	candMembers []*member
+	saved       []int64
+
+	triedBuf [4]*member
+	candBuf  [8]*lbmethod.Member
+	candMBuf [8]*member
+	savedBuf [8]int64
+}
+
+func newRequestState(b *Balancer, r *http.Request) *requestState {
+	st := &requestState{
+		Context: r.Context(),
+		b:       b,
+		snap:    b.snap.Load(),
+		path:    r.URL.Path,
+		rawPath: r.URL.RawPath,
+		start:   b.now(),
+	}
+	st.tried = st.triedBuf[:0]
+	st.cands = st.candBuf[:0]
+	st.candMembers = st.candMBuf[:0]
+	st.saved = st.savedBuf[:0]
+	st.capture, _ = r.Context().Value(captureKey{}).(*Info)
+	if sc := st.snap.sticky; sc != nil {
+		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
+	}
+	return st
+}
+
+// Value makes the state findable from the request's context.
+func (st *requestState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+func (st *requestState) addCandidate(m *member) {
+	st.cands = append(st.cands, &m.lb)
+	st.candMembers = append(st.candMembers, m)
+}
+
+// publish copies the routing decision to an outer Capture.
+func (st *requestState) publish() {
+	if st.capture != nil {
+		*st.capture = st.info
+	}
+}
+
+// setURL points out at member m: its scheme and host, its path with the
+// request path appended as Apache does (plain concatenation), the query
+// kept.
+func (st *requestState) setURL(out *http.Request, m *member) {
+	u := out.URL
+	u.Scheme = m.url.Scheme
+	u.Host = m.url.Host
+	switch {
+	case m.path == "":
+		u.Path, u.RawPath = st.path, st.rawPath
+	case m.rawPath == "" && st.rawPath == "":
+		u.Path, u.RawPath = m.path+st.path, ""
+	default:
+		mp := m.rawPath
+		if mp == "" {
+			mp = m.url.EscapedPath()
+		}
+		rp := st.rawPath
+		if rp == "" {
+			rp = (&url.URL{Path: st.path}).EscapedPath()
+		}
+		u.Path, u.RawPath = m.path+st.path, mp+rp
+	}
+}
+
+// finish ends the request: every member chosen for it is no longer busy,
+// and the last attempt is reported to the method.
+func (st *requestState) finish() {
+	if st.member != nil {
+		st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{
+			Status:   st.status,
+			Err:      st.err,
+			Sent:     st.sent,
+			Received: st.received,
+			Latency:  st.b.now().Sub(st.start),
+		})
+	}
+	for _, m := range st.tried {
+		m.lb.AddBusy(-1)
+	}
+}

@@ -1,0 +1,55 @@
+package balancer
+
+import "time"
+
+// MemberStats is a snapshot of one member's configuration and counters, as
+// Apache's balancer-manager shows them.
+type MemberStats struct {
+	// URL is the member's normalised URL (its identity).
+	URL string
+	// Route, Redirect, LoadFactor and LBSet are the member's current
+	// settings.
+	Route, Redirect string
+	LoadFactor      float64
+	LBSet           int
+	// Status holds the member's flags.
+	Status Status
+	// Elected counts the times it was chosen; Busy the requests in flight.
+	Elected, Busy int64
+	// Load is Apache's lbstatus, the scheduler's running credit.
+	Load int64
+	// Transferred and Read are the bytes sent to and received from it.
+	Transferred, Read int64
+	// Retries counts the times it left error state.
+	Retries int64
+	// ErrorSince and ErrorUntil bound its error state; both are zero when
+	// it is not in error state. Until is when it becomes eligible again.
+	ErrorSince, ErrorUntil time.Time
+}
+
+// Members returns a snapshot of every member in configuration order. It is
+// safe to call at any time.
+func (b *Balancer) Members() []MemberStats {
+	s := b.snap.Load()
+	out := make([]MemberStats, len(s.members))
+	b.mu.Lock()
+	for i, m := range s.members {
+		out[i].Load = m.lb.LBStatus
+	}
+	b.mu.Unlock()
+	for i, m := range s.members {
+		c := m.cfg.Load()
+		ms := &out[i]
+		ms.URL, ms.Route, ms.Redirect, ms.LBSet = m.name, c.route, c.redirect, c.lbset
+		ms.LoadFactor = float64(c.factor) / 100
+		ms.Status = m.flags()
+		ms.Elected, ms.Busy = m.lb.Elected(), m.lb.Busy()
+		ms.Transferred, ms.Read = m.lb.Transferred(), m.lb.Read()
+		ms.Retries = m.retries.Load()
+		if ms.Status&StatusError != 0 {
+			ms.ErrorSince = time.Unix(0, m.errorTime.Load())
+			ms.ErrorUntil = m.errorUntil()
+		}
+	}
+	return out
+}
