@@ -347,6 +347,10 @@ func (b *Balancer) rewrite(user func(*httputil.ProxyRequest)) func(*httputil.Pro
 	return func(pr *httputil.ProxyRequest) {
 		st := stateFrom(pr.In.Context())
 		st.setURL(pr.Out, st.member)
+		if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
+			st.body.rc = pr.Out.Body
+			pr.Out.Body = &st.body
+		}
 		pr.Out.Host = ""
 		pr.SetXForwarded()
 		if user != nil {

@@ -31,7 +31,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return res, nil
 		}
-		if !notSent(err) || req.Context().Err() != nil {
+		if !notSent(err) || req.Context().Err() != nil || !st.body.untouched() {
 			return nil, err
 		}
 		// Nothing reached the member: put it into error state and try

@@ -40,6 +40,7 @@ type requestState struct {
 	status   int // the status the client got
 	err      error
 	start    time.Time
+	body     bodyGuard
 	sent     int64 // request body bytes of the current attempt
 	received int64 // response body bytes of the current attempt
 
