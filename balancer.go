@@ -43,6 +43,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,15 +166,20 @@ type Balancer struct {
 	// update the members' LBStatus together. Held for arithmetic only.
 	mu sync.Mutex
 
-	proxy      httputil.ReverseProxy
-	userErr    func(http.ResponseWriter, *http.Request, error)
-	transport  http.RoundTripper // Config.Transport, or nil
+	// adminMu serialises configuration changes; cfg is the configuration
+	// the current snapshot was built from.
+	adminMu sync.Mutex
+	cfg     Config
+
+	proxy     httputil.ReverseProxy
+	userErr   func(http.ResponseWriter, *http.Request, error)
+	transport http.RoundTripper // Config.Transport, or nil
 }
 
 // snapshot is an immutable view of the configuration. Runtime state lives
 // in the members, which snapshots share.
 type snapshot struct {
-	members []*member  // configuration order
+	members []*member   // configuration order
 	tiers   [][]*member // by lbset, ascending; configuration order within
 	sched   lbmethod.Scheduler
 	all     bool // the scheduler ignores tiers (lbmethod.AllMembers)
@@ -203,17 +209,19 @@ func New(cfg Config) (*Balancer, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	cfg.Members = append([]Member(nil), cfg.Members...)
 	s, err := b.buildSnapshot(&cfg, nil)
 	if err != nil {
 		return nil, err
 	}
+	b.cfg = cfg
 	b.snap.Store(s)
 	b.proxy = httputil.ReverseProxy{
 		Rewrite:        b.rewrite(cfg.Rewrite),
 		Transport:      (*failover)(b),
 		FlushInterval:  cfg.FlushInterval,
 		ErrorLog:       cfg.ErrorLog,
-		BufferPool:     transport.SharedBufferPool,
+		BufferPool:     &bufferPool,
 		ModifyResponse: b.modifyResponse(cfg.ModifyResponse),
 		ErrorHandler:   b.handleError,
 	}
@@ -228,7 +236,8 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // buildSnapshot validates cfg and builds a snapshot, reusing the runtime
-// state of members in prev that keep their identity.
+// state of members in prev that keep their identity. Nothing is changed
+// unless everything is valid: members are touched only after validation.
 func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{
 		sched:        cfg.Method,
@@ -241,12 +250,19 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	if a, ok := s.sched.(lbmethod.AllMembers); ok && a.AllMembers() {
 		s.all = true
 	}
-	old := map[string]*member{}
-	if prev != nil {
-		for _, m := range prev.members {
-			old[m.name] = m
-		}
+	sc, err := newStickyConfig(cfg)
+	if err != nil {
+		return nil, err
 	}
+	s.sticky = sc
+
+	type valid struct {
+		u        *url.URL
+		name     string
+		settings *memberConfig
+		status   Status // flags the config sets
+	}
+	vs := make([]valid, len(cfg.Members))
 	seen := map[string]bool{}
 	for i := range cfg.Members {
 		mc := &cfg.Members[i]
@@ -262,19 +278,41 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		if err != nil {
 			return nil, fmt.Errorf("balancer: member %q: %v", mc.URL, err)
 		}
-		m := old[name]
-		if m == nil {
-			m = &member{name: name, url: u, path: u.Path, rawPath: u.RawPath}
-			m.lb.Name, m.lb.Host = name, u.Hostname()
-			m.status.Store(uint32(st))
-			rt, err := b.memberTransport(name)
-			if err != nil {
-				return nil, fmt.Errorf("balancer: member %q: %v", mc.URL, err)
-			}
-			m.rt = rt
+		vs[i] = valid{u, name, settings, st}
+	}
+	old := map[string]*member{}
+	if prev != nil {
+		for _, m := range prev.members {
+			old[m.name] = m
 		}
-		m.lb.SetFactor(settings.factor)
-		m.cfg.Store(settings)
+	}
+	// Transports for new members, before any member is changed.
+	rts := make([]http.RoundTripper, len(vs))
+	for i, v := range vs {
+		if old[v.name] != nil {
+			continue
+		}
+		rt, err := b.memberTransport(v.name)
+		if err != nil {
+			return nil, fmt.Errorf("balancer: member %q: %v", cfg.Members[i].URL, err)
+		}
+		rts[i] = rt
+	}
+	for i, v := range vs {
+		m := old[v.name]
+		if m == nil {
+			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, rt: rts[i]}
+			m.lb.Name, m.lb.Host = v.name, v.u.Hostname()
+			m.status.Store(uint32(v.status))
+		} else if was := m.cfg.Load().status; was != v.status {
+			// A member that stays keeps its runtime flags (set by errors,
+			// health checks, the manager); only what its configured status
+			// changed is applied.
+			m.clearFlags(was &^ v.status)
+			m.setFlags(v.status &^ was)
+		}
+		m.lb.SetFactor(v.settings.factor)
+		m.cfg.Store(v.settings)
 		s.members = append(s.members, m)
 	}
 	s.tiers = tiersOf(s.members)
@@ -286,11 +324,6 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	case len(s.members) > 1:
 		s.maxAttempts = len(s.members) - 1
 	}
-	sc, err := newStickyConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.sticky = sc
 	return s, nil
 }
 
@@ -396,3 +429,6 @@ func (b *Balancer) handleError(w http.ResponseWriter, r *http.Request, err error
 	}
 	http.Error(w, http.StatusText(code), code)
 }
+
+// bufferPool holds the copy buffers of every balancer's ReverseProxy.
+var bufferPool transport.BufferPool

@@ -86,6 +86,7 @@ type memberConfig struct {
 	lbset           int
 	retry           time.Duration // <0 = at the next selection
 	factor          int64         // ×100
+	status          Status        // the flags Member.Status sets (from Init)
 }
 
 func (m *member) flags() Status { return Status(m.status.Load()) }
@@ -224,6 +225,7 @@ func memberSettings(m *Member) (*memberConfig, Status, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("status: %v", err)
 	}
+	c.status = st
 	return c, st, nil
 }
 

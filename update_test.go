@@ -1,0 +1,65 @@
+package balancer_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/proxybalancer/balancer"
+)
+
+func TestUpdateKeepsStateOfMembersThatStay(t *testing.T) {
+	st := newStub("b")
+	b := mustNew(t, balancer.Config{Members: members("a", "b", "c"), Transport: st})
+	seq(t, b, 4, nil) // b goes into error state; a and c serve
+	before := map[string]balancer.MemberStats{}
+	for _, m := range b.Members() {
+		before[m.URL] = m
+	}
+	// c leaves, d arrives, a and b stay; a's factor changes.
+	ms := members("d", "b", "a")
+	ms[2].LoadFactor = 3
+	if err := b.Update(ms); err != nil {
+		t.Fatal(err)
+	}
+	after := b.Members()
+	if len(after) != 3 || after[0].URL != "http://d" || after[1].URL != "http://b" || after[2].URL != "http://a" {
+		t.Fatalf("members after update: %+v", after)
+	}
+	if a := after[2]; a.Elected != before["http://a"].Elected || a.Load != before["http://a"].Load || a.LoadFactor != 3 {
+		t.Errorf("a: elected %d load %d lf %v; want elected %d load %d lf 3", a.Elected, a.Load, a.LoadFactor, before["http://a"].Elected, before["http://a"].Load)
+	}
+	if bm := after[1]; !bm.Status.Has(balancer.StatusError) || !bm.ErrorSince.Equal(before["http://b"].ErrorSince) {
+		t.Errorf("b lost its error state: %v since %v", bm.Status, bm.ErrorSince)
+	}
+	if d := after[0]; d.Elected != 0 || d.Status != balancer.StatusInit {
+		t.Errorf("new member d: %+v", d)
+	}
+}
+
+func TestUpdateAppliesOnlyChangedStatus(t *testing.T) {
+	b := mustNew(t, balancer.Config{Members: members("a", "b status=D"), Transport: newStub("a")})
+	seq(t, b, 1, nil) // a goes into error state (runtime flag)
+	// The configuration now drains a and re-enables b.
+	if err := b.Update(members("a status=N", "b")); err != nil {
+		t.Fatal(err)
+	}
+	ms := b.Members()
+	if want := balancer.StatusInit | balancer.StatusError | balancer.StatusDrain; ms[0].Status != want {
+		t.Errorf("a: %v, want %v (error state kept, drain added)", ms[0].Status, want)
+	}
+	if ms[1].Status != balancer.StatusInit {
+		t.Errorf("b: %v, want Init Ok", ms[1].Status)
+	}
+}
+
+func TestUpdateRejectsBadListAndChangesNothing(t *testing.T) {
+	b := mustNew(t, balancer.Config{Members: members("a lf=2", "b"), Transport: newStub()})
+	err := b.Update([]balancer.Member{{URL: "http://a", LoadFactor: 5}, {URL: "http://b", LBSet: 300}})
+	if err == nil || !strings.Contains(err.Error(), `member "http://b": lbset 300`) {
+		t.Fatalf("Update error = %v", err)
+	}
+	ms := b.Members()
+	if len(ms) != 2 || ms[0].LoadFactor != 2 {
+		t.Errorf("a half-applied update: %+v", ms)
+	}
+}
