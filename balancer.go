@@ -183,6 +183,8 @@ type snapshot struct {
 	tiers   [][]*member // by lbset, ascending; configuration order within
 	sched   lbmethod.Scheduler
 	all     bool // the scheduler ignores tiers (lbmethod.AllMembers)
+	// defaultSched: sched is the byrequests made for a nil Config.Method.
+	defaultSched bool
 
 	sticky       *stickyConfig // nil: no sticky sessions
 	noFailover   bool
@@ -245,7 +247,14 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		forceRecover: !cfg.DisableForceRecovery,
 	}
 	if s.sched == nil {
-		s.sched = lbmethod.NewByRequests()
+		// The default method is kept across rebuilds, so that Update does
+		// not reset its state.
+		if prev != nil && prev.defaultSched {
+			s.sched = prev.sched
+		} else {
+			s.sched = lbmethod.NewByRequests()
+		}
+		s.defaultSched = true
 	}
 	if a, ok := s.sched.(lbmethod.AllMembers); ok && a.AllMembers() {
 		s.all = true
@@ -286,30 +295,39 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 			old[m.name] = m
 		}
 	}
-	// Transports for new members, before any member is changed.
-	rts := make([]http.RoundTripper, len(vs))
+	// Transports for new members and changed connection settings, before
+	// any member is changed.
 	for i, v := range vs {
-		if old[v.name] != nil {
-			continue
+		if m := old[v.name]; m != nil {
+			if c := m.cfg.Load(); c.conn == v.settings.conn {
+				v.settings.rt = c.rt
+				continue
+			}
 		}
-		rt, err := b.memberTransport(v.name)
+		rt, err := b.memberTransport(v.settings.conn)
 		if err != nil {
 			return nil, fmt.Errorf("balancer: member %q: %v", cfg.Members[i].URL, err)
 		}
-		rts[i] = rt
+		v.settings.rt = rt
 	}
-	for i, v := range vs {
+	for _, v := range vs {
 		m := old[v.name]
 		if m == nil {
-			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, rt: rts[i]}
+			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath}
 			m.lb.Name, m.lb.Host = v.name, v.u.Hostname()
 			m.status.Store(uint32(v.status))
-		} else if was := m.cfg.Load().status; was != v.status {
-			// A member that stays keeps its runtime flags (set by errors,
-			// health checks, the manager); only what its configured status
-			// changed is applied.
-			m.clearFlags(was &^ v.status)
-			m.setFlags(v.status &^ was)
+		} else {
+			c := m.cfg.Load()
+			if c.status != v.status {
+				// A member that stays keeps its runtime flags (set by
+				// errors, health checks, the manager); only what its
+				// configured status changed is applied.
+				m.clearFlags(c.status &^ v.status)
+				m.setFlags(v.status &^ c.status)
+			}
+			if c.rt != v.settings.rt {
+				closeIdle(c.rt)
+			}
 		}
 		m.lb.SetFactor(v.settings.factor)
 		m.cfg.Store(v.settings)
@@ -327,15 +345,23 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	return s, nil
 }
 
-func (b *Balancer) memberTransport(name string) (http.RoundTripper, error) {
+func (b *Balancer) memberTransport(o transport.Options) (http.RoundTripper, error) {
 	if b.transport != nil {
 		return b.transport, nil
 	}
-	t, err := transport.New(transport.Options{})
+	t, err := transport.New(o)
 	if err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// closeIdle closes the idle connections of a member transport that is no
+// longer used (not the user's shared Config.Transport).
+func closeIdle(rt http.RoundTripper) {
+	if t, ok := rt.(*transport.Transport); ok {
+		t.CloseIdleConnections()
+	}
 }
 
 // tiersOf groups members by lbset, ascending, keeping configuration order

@@ -27,7 +27,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for {
 		m := st.member
-		res, err := m.rt.RoundTrip(req)
+		res, err := m.cfg.Load().rt.RoundTrip(req)
 		if err == nil {
 			return res, nil
 		}

@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/proxybalancer/balancer/healthcheck"
 	"github.com/proxybalancer/balancer/lbmethod"
+	"github.com/proxybalancer/balancer/transport"
 )
 
 // DefaultRetry is how long a member stays in error state before it is
@@ -57,6 +59,19 @@ type Member struct {
 	// again (Apache's retry=). Zero means DefaultRetry; RetryNow (any
 	// negative value) means at the next selection.
 	Retry time.Duration
+
+	// Connection tunes the member's connections: Apache's timeout,
+	// connectiontimeout, disablereuse, keepalive, ttl, max, smax, acquire
+	// and ping, and whether the member speaks HTTP/2 (h2c). The zero value
+	// is a transport sized for a proxy. Ignored when Config.Transport is
+	// set.
+	Connection transport.Options
+
+	// HealthCheck configures active health checks of the member (Apache's
+	// hcmethod, hcuri, hcinterval, hcpasses, hcfails and, as a Go
+	// predicate, hcexpr). The zero value checks nothing. Checks run only
+	// while [Balancer.RunHealthChecks] runs.
+	HealthCheck healthcheck.Check
 }
 
 // member is the runtime state of one member. One exists per member
@@ -76,7 +91,6 @@ type member struct {
 	retries   atomic.Int64  // times it left error state
 
 	cfg atomic.Pointer[memberConfig]
-	rt  http.RoundTripper
 }
 
 // memberConfig is the validated, editable configuration of a member.
@@ -87,6 +101,9 @@ type memberConfig struct {
 	retry           time.Duration // <0 = at the next selection
 	factor          int64         // ×100
 	status          Status        // the flags Member.Status sets (from Init)
+	conn            transport.Options
+	hc              healthcheck.Check
+	rt              http.RoundTripper // the member's transport for these options
 }
 
 func (m *member) flags() Status { return Status(m.status.Load()) }
@@ -226,6 +243,10 @@ func memberSettings(m *Member) (*memberConfig, Status, error) {
 		return nil, 0, fmt.Errorf("status: %v", err)
 	}
 	c.status = st
+	if err := m.HealthCheck.Validate(); err != nil {
+		return nil, 0, err
+	}
+	c.conn, c.hc = m.Connection, m.HealthCheck
 	return c, st, nil
 }
 

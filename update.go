@@ -13,11 +13,5 @@ func (b *Balancer) Update(members []Member) error {
 	defer b.adminMu.Unlock()
 	cfg := b.cfg
 	cfg.Members = append([]Member(nil), members...)
-	s, err := b.buildSnapshot(&cfg, b.snap.Load())
-	if err != nil {
-		return err
-	}
-	b.cfg = cfg
-	b.snap.Store(s)
-	return nil
+	return b.apply(cfg)
 }

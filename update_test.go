@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/lbmethod"
 )
 
 func TestUpdateKeepsStateOfMembersThatStay(t *testing.T) {
@@ -61,5 +62,59 @@ func TestUpdateRejectsBadListAndChangesNothing(t *testing.T) {
 	ms := b.Members()
 	if len(ms) != 2 || ms[0].LoadFactor != 2 {
 		t.Errorf("a half-applied update: %+v", ms)
+	}
+}
+
+// Changing the method resets the schedulers' state (Apache's reset);
+// changing anything else keeps it.
+func TestReconfigureMethodResets(t *testing.T) {
+	b := mustNew(t, balancer.Config{Members: members("a route=ra", "b route=rb"), StickySession: "S", Transport: newStub()})
+	for range 3 {
+		serve(t, b, "/", "S=x.rb")
+	}
+	if err := b.Update(members("a route=ra", "b route=rb", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if ms := b.Members(); ms[0].Load != 300 || ms[1].Load != -300 {
+		t.Fatalf("Update reset lbstatus: %d %d", ms[0].Load, ms[1].Load)
+	}
+	if err := b.Reconfigure(func(c *balancer.Config) error { c.NoFailover = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ms := b.Members(); ms[0].Load != 300 {
+		t.Fatalf("Reconfigure without method change reset lbstatus")
+	}
+	if err := b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.NewByRequests(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range b.Members() {
+		if m.Load != 0 {
+			t.Errorf("%s lbstatus %d after method change, want 0", m.URL, m.Load)
+		}
+	}
+	if !b.Config().NoFailover {
+		t.Errorf("Config() lost NoFailover")
+	}
+	if err := b.Reconfigure(func(c *balancer.Config) error { c.Name = "other"; return nil }); err == nil {
+		t.Errorf("renaming succeeded")
+	}
+}
+
+func TestSetStatus(t *testing.T) {
+	b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: newStub()})
+	if err := b.SetStatus("HTTP://A:80", balancer.StatusDisabled, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := seq(t, b, 3, nil); strings.Join(got, " ") != "b b b" {
+		t.Errorf("after disabling a: %v", got)
+	}
+	if err := b.SetStatus("http://a", 0, balancer.StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	if got := seq(t, b, 2, nil); strings.Join(got, " ") == "b b" {
+		t.Errorf("a not back: %v", got)
+	}
+	if err := b.SetStatus("http://zz", balancer.StatusDisabled, 0); err == nil || !strings.Contains(err.Error(), `"http://zz"`) {
+		t.Errorf("unknown member error = %v", err)
 	}
 }
