@@ -49,6 +49,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/proxybalancer/balancer/healthcheck"
 	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
 )
@@ -170,6 +171,8 @@ type Balancer struct {
 	// the current snapshot was built from.
 	adminMu sync.Mutex
 	cfg     Config
+
+	checker atomic.Pointer[healthcheck.Checker] // while RunHealthChecks runs
 
 	proxy     httputil.ReverseProxy
 	userErr   func(http.ResponseWriter, *http.Request, error)

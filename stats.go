@@ -1,6 +1,10 @@
 package balancer
 
-import "time"
+import (
+	"time"
+
+	"github.com/proxybalancer/balancer/healthcheck"
+)
 
 // MemberStats is a snapshot of one member's configuration and counters, as
 // Apache's balancer-manager shows them.
@@ -25,6 +29,13 @@ type MemberStats struct {
 	// ErrorSince and ErrorUntil bound its error state; both are zero when
 	// it is not in error state. Until is when it becomes eligible again.
 	ErrorSince, ErrorUntil time.Time
+	// HealthCheck is the member's health-check configuration.
+	HealthCheck healthcheck.Check
+	// Health is what the health checker knows of the member (consecutive
+	// passes and fails, the last result); HealthKnown is false while no
+	// RunHealthChecks runs.
+	Health      healthcheck.TargetState
+	HealthKnown bool
 }
 
 // Members returns a snapshot of every member in configuration order. It is
@@ -46,6 +57,8 @@ func (b *Balancer) Members() []MemberStats {
 		ms.Elected, ms.Busy = m.lb.Elected(), m.lb.Busy()
 		ms.Transferred, ms.Read = m.lb.Transferred(), m.lb.Read()
 		ms.Retries = m.retries.Load()
+		ms.HealthCheck = c.hc
+		ms.Health, ms.HealthKnown = b.healthState(m)
 		if ms.Status&StatusError != 0 {
 			ms.ErrorSince = time.Unix(0, m.errorTime.Load())
 			ms.ErrorUntil = m.errorUntil()
