@@ -59,6 +59,7 @@ func (b *Balancer) apply(cfg Config) error {
 	}
 	b.cfg = cfg
 	b.snap.Store(s)
+	b.notify()
 	kept := make(map[*member]bool, len(s.members))
 	for _, m := range s.members {
 		kept[m] = true
@@ -86,6 +87,9 @@ func (b *Balancer) SetStatus(memberURL string, set, clear Status) error {
 	}
 	m.setFlags(set)
 	m.clearFlags(clear)
+	if clear != 0 {
+		b.notify()
+	}
 	return nil
 }
 

@@ -107,6 +107,38 @@ type Config struct {
 	// means never.
 	MaxAttempts int
 
+	// Timeout is how long a request waits for a usable member before it
+	// gets 503 (Apache's balancer timeout). It is woken as soon as a member
+	// becomes usable. Zero means no wait.
+	Timeout time.Duration
+
+	// FailOnStatus lists response statuses that put the member into error
+	// state after the response went to the client unchanged (Apache's
+	// failonstatus); it also matches the 502 and 503 the balancer makes.
+	// Each must be 100..599.
+	FailOnStatus []int
+
+	// FailOnTimeout puts a member into error state when it did not send its
+	// response headers within its Connection.Timeout (Apache's
+	// failontimeout); the client gets 502.
+	FailOnTimeout bool
+
+	// DisableIdempotentRetry turns off a retry Apache does not make: an
+	// idempotent request (see IsIdempotent) whose connection broke after
+	// it was sent and before any response byte came back goes to a member
+	// it has not tried, within MaxAttempts and the retry budget, if its
+	// body can be sent again (it had none, or it has GetBody).
+	DisableIdempotentRetry bool
+
+	// IsIdempotent decides which requests may be sent twice; nil means
+	// DefaultIdempotent.
+	IsIdempotent func(*http.Request) bool
+
+	// RetryBudget is the share of recent requests that may be retried after
+	// they were sent, 0..1; zero means 0.2. The budget starts with, and
+	// holds at most, 10 retries, so a quiet balancer can retry a burst.
+	RetryBudget float64
+
 	// DisableForceRecovery keeps members in error state even when all of
 	// them are (Apache's forcerecovery=Off). By default, when every member
 	// is in error state they are all tried again at once.
@@ -174,6 +206,10 @@ type Balancer struct {
 
 	checker atomic.Pointer[healthcheck.Checker] // while RunHealthChecks runs
 
+	changeCh atomic.Pointer[chan struct{}] // closed and replaced by notify
+	budget   retryBudget
+	retries  atomic.Int64 // requests retried after they were sent
+
 	proxy     httputil.ReverseProxy
 	userErr   func(http.ResponseWriter, *http.Request, error)
 	transport http.RoundTripper // Config.Transport, or nil
@@ -189,10 +225,16 @@ type snapshot struct {
 	// defaultSched: sched is the byrequests made for a nil Config.Method.
 	defaultSched bool
 
-	sticky       *stickyConfig // nil: no sticky sessions
-	noFailover   bool
-	maxAttempts  int
-	forceRecover bool
+	sticky     *stickyConfig // nil: no sticky sessions
+	timeout    time.Duration
+	failOn     []int
+	failOnTime bool
+	idempotent func(*http.Request) bool
+
+	noIdempotentRetry bool
+	noFailover        bool
+	maxAttempts       int
+	forceRecover      bool
 }
 
 // New validates cfg and returns a Balancer. The error names the field and
@@ -214,6 +256,13 @@ func New(cfg Config) (*Balancer, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	ch := make(chan struct{})
+	b.changeCh.Store(&ch)
+	ratio := cfg.RetryBudget
+	if ratio == 0 {
+		ratio = 0.2
+	}
+	b.budget.init(ratio, 10)
 	cfg.Members = append([]Member(nil), cfg.Members...)
 	s, err := b.buildSnapshot(&cfg, nil)
 	if err != nil {
@@ -245,9 +294,25 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // unless everything is valid: members are touched only after validation.
 func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{
-		sched:        cfg.Method,
-		noFailover:   cfg.NoFailover,
-		forceRecover: !cfg.DisableForceRecovery,
+		sched:             cfg.Method,
+		noFailover:        cfg.NoFailover,
+		forceRecover:      !cfg.DisableForceRecovery,
+		timeout:           cfg.Timeout,
+		failOnTime:        cfg.FailOnTimeout,
+		idempotent:        cfg.IsIdempotent,
+		noIdempotentRetry: cfg.DisableIdempotentRetry,
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("balancer: timeout %v: must be >= 0", cfg.Timeout)
+	}
+	for _, code := range cfg.FailOnStatus {
+		if code < 100 || code > 599 {
+			return nil, fmt.Errorf("balancer: failonstatus %d: out of range 100..599", code)
+		}
+	}
+	s.failOn = append([]int(nil), cfg.FailOnStatus...)
+	if cfg.RetryBudget < 0 || cfg.RetryBudget > 1 {
+		return nil, fmt.Errorf("balancer: retrybudget %v: out of range 0..1", cfg.RetryBudget)
 	}
 	if s.sched == nil {
 		// The default method is kept across rebuilds, so that Update does
@@ -316,7 +381,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	for _, v := range vs {
 		m := old[v.name]
 		if m == nil {
-			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath}
+			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, owner: b}
 			m.lb.Name, m.lb.Host = v.name, v.u.Hostname()
 			m.status.Store(uint32(v.status))
 		} else {
@@ -392,7 +457,8 @@ func (b *Balancer) Name() string { return b.name }
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := newRequestState(b, r)
 	defer st.finish()
-	if m, err := b.choose(st, false); m == nil {
+	b.budget.deposit()
+	if m, err := b.chooseWait(st); m == nil {
 		b.handleError(w, r, err)
 		return
 	}

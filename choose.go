@@ -45,11 +45,17 @@ type selection struct {
 	now    time.Time
 	dry    bool
 	forced bool // dry run: forced recovery would clear every error state
+	// exclude, when set, makes the members it tried unusable (a retry
+	// after send goes to a member not tried yet).
+	exclude *requestState
 }
 
 // usable reports whether m can take a request, first giving a member in
 // error state its retry (Apache's retry_worker at this point).
 func (sel *selection) usable(m *member) bool {
+	if sel.exclude != nil && sel.exclude.triedMember(m) {
+		return false
+	}
 	f := m.flags()
 	if f.Usable() {
 		return true
@@ -67,6 +73,9 @@ func (sel *selection) usable(m *member) bool {
 // isUsable reports usability without retrying (a dry run still sees what a
 // retry would do).
 func (sel *selection) isUsable(m *member) bool {
+	if sel.exclude != nil && sel.exclude.triedMember(m) {
+		return false
+	}
 	f := m.flags()
 	if sel.dry && f&StatusError != 0 && sel.forced {
 		f &^= StatusError
@@ -250,6 +259,9 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	s := st.snap
 	sel := selection{now: b.now(), dry: dry}
+	if st.excludeTried {
+		sel.exclude = st
+	}
 	b.mu.Lock()
 	sel.forceRecovery(s)
 	var m *member
@@ -320,4 +332,14 @@ func (st *requestState) usableMembers(sel *selection, s *snapshot) {
 			st.addCandidate(m)
 		}
 	}
+}
+
+// triedMember reports whether m was chosen for this request already.
+func (st *requestState) triedMember(m *member) bool {
+	for _, t := range st.tried {
+		if t == m {
+			return true
+		}
+	}
+	return false
 }

@@ -4,19 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
 )
 
 // failover is the balancer's RoundTripper under the ReverseProxy. It sends
-// the request to the chosen member's transport; when the member could not
-// be reached before anything was sent (Apache's "could not start talking to
-// the member": refused, connect timeout, pool acquire timeout), the member
-// goes into error state and the request goes to a newly chosen member, up
-// to maxattempts times, with its body untouched.
+// the request to the chosen member's transport and, when that fails:
+//
+//   - before anything was sent (Apache's "could not start talking to the
+//     member": refused, connect timeout, pool acquire timeout, ping), the
+//     member goes into error state and the request goes to a newly chosen
+//     member, up to maxattempts times, with its body untouched;
+//   - after it was sent but before any response byte came back (the
+//     connection was reset or closed), an idempotent request whose body can
+//     be sent again goes to a member it has not tried yet, within
+//     maxattempts and the retry budget. Apache never does this; it can be
+//     turned off with Config.DisableIdempotentRetry.
+//
+// A client that went away never counts against a member.
 type failover Balancer
 
 func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -31,23 +41,98 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return res, nil
 		}
-		if !notSent(err) || req.Context().Err() != nil || !st.body.untouched() {
+		if req.Context().Err() != nil {
+			st.canceled = true
 			return nil, err
 		}
-		// Nothing reached the member: put it into error state and try
-		// another one.
-		m.enterError(b.now())
-		b.attemptDone(st, err)
-		if st.attempts >= st.snap.maxAttempts {
-			return nil, fmt.Errorf("%w: %s could not be reached and no attempts are left: %v", ErrNoMember, m.name, err)
-		}
-		st.attempts++
-		next, cerr := b.choose(st, false)
-		if next == nil {
-			return nil, fmt.Errorf("%w: %s could not be reached: %v; %v", ErrNoMember, m.name, err, cerr)
+		var next *member
+		switch {
+		case notSent(err) && st.body.untouched():
+			// Nothing reached the member.
+			m.enterError(b.now())
+			b.attemptDone(st, err)
+			if st.attempts >= st.snap.maxAttempts {
+				return nil, fmt.Errorf("%w: %s could not be reached and no attempts are left: %v", ErrNoMember, m.name, err)
+			}
+			st.attempts++
+			var cerr error
+			next, cerr = b.chooseWait(st)
+			if next == nil {
+				return nil, fmt.Errorf("%w: %s could not be reached: %v; %v", ErrNoMember, m.name, err, cerr)
+			}
+		case b.mayRetrySent(st, req, err):
+			b.attemptDone(st, err)
+			st.attempts++
+			st.excludeTried = true
+			next, _ = b.choose(st, false)
+			st.excludeTried = false
+			if next == nil {
+				return nil, err
+			}
+			b.retries.Add(1)
+		default:
+			return nil, err
 		}
 		req = retarget(req, st, next)
 	}
+}
+
+// mayRetrySent reports whether a request whose connection failed after it
+// was sent may go to another member: it is idempotent, its body can be sent
+// again, no response byte came back, attempts and the retry budget are left.
+func (b *Balancer) mayRetrySent(st *requestState, req *http.Request, err error) bool {
+	s := st.snap
+	if s.noIdempotentRetry || st.attempts >= s.maxAttempts || !connectionLost(err) {
+		return false
+	}
+	if !s.isIdempotent(req) || !st.body.untouched() && req.GetBody == nil {
+		return false
+	}
+	if req.GetBody != nil && !st.body.untouched() {
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return false
+		}
+		st.body.rc = body
+		st.body.touched.Store(false)
+	}
+	return b.budget.withdraw()
+}
+
+// connectionLost reports whether err says the connection broke before any
+// response byte arrived (reset, closed, broken pipe), as opposed to a
+// timeout (the member may still be working) or a malformed response.
+func connectionLost(err error) bool {
+	if transport.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+// idempotent reports whether a request may be sent twice: GET, HEAD,
+// OPTIONS and TRACE, requests carrying an Idempotency-Key or
+// X-Idempotency-Key header (as net/http treats them), or what the
+// configuration's IsIdempotent says.
+func (s *snapshot) isIdempotent(r *http.Request) bool {
+	if s.idempotent != nil {
+		return s.idempotent(r)
+	}
+	return DefaultIdempotent(r)
+}
+
+// DefaultIdempotent is the default of Config.IsIdempotent: GET, HEAD,
+// OPTIONS and TRACE, and requests with an Idempotency-Key or
+// X-Idempotency-Key header.
+func DefaultIdempotent(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, k1 := r.Header["Idempotency-Key"]
+	_, k2 := r.Header["X-Idempotency-Key"]
+	return k1 || k2
 }
 
 // attemptDone reports a failed attempt to the method.
@@ -62,6 +147,9 @@ func retarget(req *http.Request, st *requestState, m *member) *http.Request {
 	u := *req.URL
 	r2.URL = &u
 	st.setURL(r2, m)
+	if r2.Body != nil && r2.Body != http.NoBody {
+		r2.Body = &st.body
+	}
 	return r2
 }
 

@@ -53,6 +53,7 @@ func (t *hcTarget) Report(res healthcheck.Result) {
 	m := (*member)(t)
 	if res.Healthy {
 		m.clearFlags(StatusHCFailed | StatusError)
+		m.owner.notify()
 		return
 	}
 	m.setFlags(StatusHCFailed)

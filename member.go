@@ -90,7 +90,8 @@ type member struct {
 	errorTime atomic.Int64  // when it entered error state, Unix ns; 0 = at start
 	retries   atomic.Int64  // times it left error state
 
-	cfg atomic.Pointer[memberConfig]
+	cfg   atomic.Pointer[memberConfig]
+	owner *Balancer
 }
 
 // memberConfig is the validated, editable configuration of a member.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/proxybalancer/balancer/lbmethod"
+	"github.com/proxybalancer/balancer/transport"
 )
 
 // requestState is everything one client request carries through the
@@ -37,12 +39,16 @@ type requestState struct {
 	capture *Info // the slot of an outer Capture, or nil
 
 	attempts int // failover attempts made after the first
-	status   int // the status the client got
-	err      error
-	start    time.Time
-	body     bodyGuard
-	sent     int64 // request body bytes of the current attempt
-	received int64 // response body bytes of the current attempt
+	// excludeTried keeps members already tried out of the choice (a retry
+	// after send).
+	excludeTried bool
+	canceled     bool // the client went away
+	status       int  // the status the client got
+	err          error
+	start        time.Time
+	body         bodyGuard
+	sent         int64 // request body bytes of the current attempt
+	received     int64 // response body bytes of the current attempt
 
 	// Scratch buffers for selection, used under the selection lock.
 	cands       []*lbmethod.Member
@@ -123,6 +129,14 @@ func (st *requestState) setURL(out *http.Request, m *member) {
 // finish ends the request: every member chosen for it is no longer busy,
 // and the last attempt is reported to the method.
 func (st *requestState) finish() {
+	if m := st.member; m != nil && !st.canceled && st.Context.Err() == nil {
+		// Apache's post_request: failonstatus and failontimeout, once per
+		// request, for the last member tried.
+		s := st.snap
+		if (s.failOnTime && transport.IsTimeout(st.err)) || slices.Contains(s.failOn, st.status) {
+			m.enterError(st.b.now())
+		}
+	}
 	if st.member != nil {
 		st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{
 			Status:   st.status,
