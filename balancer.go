@@ -455,7 +455,14 @@ func (b *Balancer) Name() string { return b.name }
 
 // ServeHTTP routes r to a member and proxies it there.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := newRequestState(b, r)
+	b.serve(w, r, r.URL.Path, r.URL.RawPath, nil)
+}
+
+// serve routes r with path (and its escaped form rawPath, if it needs one)
+// as the balancer-relative path; pass is the mount it came through, if any.
+func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath string, pass *ProxyPass) {
+	st := newRequestState(b, r, path, rawPath)
+	st.pass = pass
 	defer st.finish()
 	b.budget.deposit()
 	if m, err := b.chooseWait(st); m == nil {
@@ -492,6 +499,9 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 		if st := stateFrom(res.Request.Context()); st != nil {
 			st.status = res.StatusCode
 			st.setRouteCookie(res)
+			if st.pass != nil {
+				st.reverseMap(res, st.in, st.pass)
+			}
 		}
 		if user != nil {
 			return user(res)

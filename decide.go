@@ -21,7 +21,7 @@ type Decision struct {
 // routing for tests and debugging. A random method (heartbeat, latency)
 // consumes a random number, so its answer is one possible outcome.
 func (b *Balancer) Decide(r *http.Request) Decision {
-	st := newRequestState(b, r)
+	st := newRequestState(b, r, r.URL.Path, r.URL.RawPath)
 	st.capture = nil
 	m, _ := b.choose(st, true)
 	d := Decision{Reason: st.reason, LBSet: st.tier}

@@ -30,8 +30,10 @@ type requestState struct {
 	route      string
 	stickyName string
 
-	member *member   // the current attempt's member
-	tried  []*member // every member chosen, for busy accounting
+	pass   *ProxyPass    // the mount the request came through, or nil
+	in     *http.Request // the client's request
+	member *member       // the current attempt's member
+	tried  []*member     // every member chosen, for busy accounting
 	reason Reason
 	tier   int
 
@@ -61,14 +63,15 @@ type requestState struct {
 	savedBuf [8]int64
 }
 
-func newRequestState(b *Balancer, r *http.Request) *requestState {
+func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *requestState {
 	st := &requestState{
 		Context: r.Context(),
 		b:       b,
 		snap:    b.snap.Load(),
-		path:    r.URL.Path,
-		rawPath: r.URL.RawPath,
+		path:    path,
+		rawPath: rawPath,
 		start:   b.now(),
+		in:      r,
 	}
 	st.tried = st.triedBuf[:0]
 	st.cands = st.candBuf[:0]
