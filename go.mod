@@ -8,3 +8,5 @@ require (
 	github.com/gorilla/mux v1.8.1
 	golang.org/x/sync v0.24.0
 )
+
+require github.com/gorilla/websocket v1.5.3
