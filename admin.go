@@ -85,8 +85,8 @@ func (b *Balancer) SetStatus(memberURL string, set, clear Status) error {
 	if set&StatusError != 0 {
 		m.errorTime.Store(b.now().UnixNano())
 	}
-	m.setFlags(set)
-	m.clearFlags(clear)
+	m.change(set, 0, "set at runtime")
+	m.change(0, clear, "cleared at runtime")
 	if clear != 0 {
 		b.notify()
 	}

@@ -41,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -175,6 +176,15 @@ type Config struct {
 	// them.
 	ErrorLog *log.Logger
 
+	// Logger receives the balancer's log: routing decisions at debug level
+	// (the route found and where, the member chosen, why the route
+	// changed), member state changes at info (back in use) or warn (out of
+	// use). Nil is silent.
+	Logger *slog.Logger
+
+	// Observer, if set, receives the balancer's events for metrics.
+	Observer *Observer
+
 	// Now returns the current time; nil means time.Now. Tests inject a
 	// clock to drive retry timers without sleeping.
 	Now func() time.Time
@@ -226,6 +236,8 @@ type snapshot struct {
 	defaultSched bool
 
 	sticky     *stickyConfig // nil: no sticky sessions
+	obs        *Observer
+	log        *slog.Logger
 	timeout    time.Duration
 	failOn     []int
 	failOnTime bool
@@ -301,6 +313,8 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		failOnTime:        cfg.FailOnTimeout,
 		idempotent:        cfg.IsIdempotent,
 		noIdempotentRetry: cfg.DisableIdempotentRetry,
+		obs:               cfg.Observer,
+		log:               cfg.Logger,
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("balancer: timeout %v: must be >= 0", cfg.Timeout)
@@ -390,8 +404,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 				// A member that stays keeps its runtime flags (set by
 				// errors, health checks, the manager); only what its
 				// configured status changed is applied.
-				m.clearFlags(c.status &^ v.status)
-				m.setFlags(v.status &^ c.status)
+				m.change(v.status&^c.status, c.status&^v.status, "configuration")
 			}
 			if c.rt != v.settings.rt {
 				closeIdle(c.rt)
@@ -498,6 +511,14 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 	return func(res *http.Response) error {
 		if st := stateFrom(res.Request.Context()); st != nil {
 			st.status = res.StatusCode
+			st.responded = true
+			st.headers = b.now()
+			if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
+				// An upgraded connection's body must stay an
+				// io.ReadWriteCloser; it is not counted.
+				st.res.rc = res.Body
+				res.Body = &st.res
+			}
 			st.setRouteCookie(res)
 			if st.pass != nil {
 				st.reverseMap(res, st.in, st.pass)

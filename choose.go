@@ -111,7 +111,7 @@ func (sel *selection) forceRecovery(s *snapshot) {
 	}
 	for _, m := range s.members {
 		m.retries.Add(1)
-		m.clearFlags(StatusError)
+		m.change(0, StatusError, "forced recovery")
 	}
 }
 
@@ -308,6 +308,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		st.tried = append(st.tried, m)
 	}
 	st.member = m
+	st.picked = b.now()
 	st.info.Name = b.name
 	st.info.WorkerName = m.name
 	st.info.WorkerRoute = m.cfg.Load().route
@@ -320,6 +321,12 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		st.info.SessionRoute = st.route
 	}
 	st.publish()
+	if !dry {
+		if o := s.obs; o != nil && o.Picked != nil {
+			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: st.attempts, Info: st.info})
+		}
+		b.logPick(st, m)
+	}
 	return m, nil
 }
 

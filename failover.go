@@ -49,8 +49,9 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case notSent(err) && st.body.untouched():
 			// Nothing reached the member.
-			m.enterError(b.now())
+			m.enterError(b.now(), "connection failed")
 			b.attemptDone(st, err)
+			b.retried(st, m, err, false)
 			if st.attempts >= st.snap.maxAttempts {
 				return nil, fmt.Errorf("%w: %s could not be reached and no attempts are left: %v", ErrNoMember, m.name, err)
 			}
@@ -62,6 +63,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case b.mayRetrySent(st, req, err):
 			b.attemptDone(st, err)
+			b.retried(st, m, err, true)
 			st.attempts++
 			st.excludeTried = true
 			next, _ = b.choose(st, false)
@@ -133,6 +135,13 @@ func DefaultIdempotent(r *http.Request) bool {
 	_, k1 := r.Header["Idempotency-Key"]
 	_, k2 := r.Header["X-Idempotency-Key"]
 	return k1 || k2
+}
+
+// retried reports a failed attempt that is tried again.
+func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {
+	if o := st.snap.obs; o != nil && o.Retried != nil {
+		o.Retried(RetryEvent{Balancer: b.name, Member: m.name, Attempt: st.attempts, Err: err, Sent: sent})
+	}
 }
 
 // attemptDone reports a failed attempt to the method.

@@ -47,16 +47,20 @@ func (t *hcTarget) Check() healthcheck.Check { return t.cfg.Load().hc }
 func (t *hcTarget) Stopped() bool            { return (*member)(t).flags()&StatusStopped != 0 }
 func (t *hcTarget) Down() bool               { return (*member)(t).flags()&(StatusHCFailed|StatusError) != 0 }
 func (t *hcTarget) Report(res healthcheck.Result) {
+	m := (*member)(t)
+	b := m.owner
+	if o := b.snap.Load().obs; o != nil && o.HealthChecked != nil {
+		o.HealthChecked(HealthEvent{Balancer: b.name, Member: m.name, Result: res})
+	}
 	if !res.Changed {
 		return
 	}
-	m := (*member)(t)
 	if res.Healthy {
-		m.clearFlags(StatusHCFailed | StatusError)
-		m.owner.notify()
+		m.change(0, StatusHCFailed|StatusError, "health check passed")
+		b.notify()
 		return
 	}
-	m.setFlags(StatusHCFailed)
+	m.change(StatusHCFailed, 0, "health check failed")
 }
 
 // healthState returns what the running checker knows of m.

@@ -92,6 +92,24 @@ type member struct {
 
 	cfg   atomic.Pointer[memberConfig]
 	owner *Balancer
+
+	latency atomic.Int64 // EWMA of the time to response headers, ns
+	errors  atomic.Int64 // attempts that failed or ended in error state
+}
+
+// observeLatency folds one response time into the member's moving average
+// (weight 1/8 for the new sample).
+func (m *member) observeLatency(d time.Duration) {
+	for {
+		old := m.latency.Load()
+		nv := int64(d)
+		if old != 0 {
+			nv = old + (int64(d)-old)/8
+		}
+		if m.latency.CompareAndSwap(old, nv) {
+			return
+		}
+	}
 }
 
 // memberConfig is the validated, editable configuration of a member.
@@ -109,17 +127,15 @@ type memberConfig struct {
 
 func (m *member) flags() Status { return Status(m.status.Load()) }
 
-func (m *member) setFlags(f Status)   { m.status.Or(uint32(f)) }
-func (m *member) clearFlags(f Status) { m.status.And(^uint32(f)) }
-
 // enterError puts the member into error state at now, unless it ignores
 // errors. It reports whether the member was put into error state.
-func (m *member) enterError(now time.Time) bool {
+func (m *member) enterError(now time.Time, why string) bool {
 	if m.flags()&StatusIgnoreErrors != 0 {
 		return false
 	}
 	m.errorTime.Store(now.UnixNano())
-	m.setFlags(StatusError)
+	m.errors.Add(1)
+	m.change(StatusError, 0, why)
 	return true
 }
 
@@ -144,8 +160,8 @@ func (m *member) retryDue(now time.Time) bool {
 // retry clears the error state when it is due; see retryDue.
 func (m *member) retry(now time.Time) {
 	if m.retryDue(now) {
-		m.clearFlags(StatusError)
 		m.retries.Add(1)
+		m.change(0, StatusError, "retry passed")
 	}
 }
 

@@ -2,9 +2,11 @@ package balancer
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/proxybalancer/balancer/lbmethod"
@@ -48,9 +50,11 @@ type requestState struct {
 	status       int  // the status the client got
 	err          error
 	start        time.Time
-	body         bodyGuard
-	sent         int64 // request body bytes of the current attempt
-	received     int64 // response body bytes of the current attempt
+	body         bodyGuard    // the request body, counted
+	res          countingBody // the response body, counted
+	responded    bool         // a member's response arrived
+	picked       time.Time    // when the current member was chosen
+	headers      time.Time    // when its response headers arrived
 
 	// Scratch buffers for selection, used under the selection lock.
 	cands       []*lbmethod.Member
@@ -132,24 +136,72 @@ func (st *requestState) setURL(out *http.Request, m *member) {
 // finish ends the request: every member chosen for it is no longer busy,
 // and the last attempt is reported to the method.
 func (st *requestState) finish() {
-	if m := st.member; m != nil && !st.canceled && st.Context.Err() == nil {
-		// Apache's post_request: failonstatus and failontimeout, once per
-		// request, for the last member tried.
-		s := st.snap
-		if (s.failOnTime && transport.IsTimeout(st.err)) || slices.Contains(s.failOn, st.status) {
-			m.enterError(st.b.now())
+	b := st.b
+	now := b.now()
+	m := st.member
+	if m != nil {
+		if !st.canceled && st.Context.Err() == nil {
+			// Apache's post_request: failonstatus and failontimeout, once
+			// per request, for the last member tried.
+			s := st.snap
+			if s.failOnTime && transport.IsTimeout(st.err) {
+				m.enterError(now, "failontimeout")
+			} else if slices.Contains(s.failOn, st.status) {
+				m.enterError(now, "failonstatus")
+			}
 		}
-	}
-	if st.member != nil {
-		st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{
-			Status:   st.status,
-			Err:      st.err,
-			Sent:     st.sent,
-			Received: st.received,
-			Latency:  st.b.now().Sub(st.start),
+		// Apache's traffic counters: request line, headers and body sent;
+		// status line and body received.
+		bodyIn, bodyOut := st.body.n.Load(), st.res.n.Load()
+		sent, received := bodyIn, bodyOut
+		if st.responded {
+			sent += requestHeadSize(st.in)
+			received += int64(len("HTTP/1.1 200 OK\r\n"))
+		}
+		m.lb.AddTraffic(sent, received)
+		latency := now.Sub(st.picked)
+		if !st.headers.IsZero() {
+			latency = st.headers.Sub(st.picked)
+		}
+		if st.responded {
+			m.observeLatency(latency)
+		}
+		st.snap.sched.Done(&m.lb, lbmethod.DoneInfo{
+			Status: st.status, Err: st.err, Sent: sent, Received: received, Latency: latency,
 		})
+		if o := st.snap.obs; o != nil && o.Done != nil {
+			o.Done(DoneEvent{Balancer: b.name, Member: m.name, Info: st.info, Status: st.status, Err: st.err,
+				Attempts: st.attempts + 1, Latency: now.Sub(st.start), BytesIn: bodyIn, BytesOut: bodyOut})
+		}
+	} else if o := st.snap.obs; o != nil && o.Done != nil {
+		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: now.Sub(st.start)})
 	}
-	for _, m := range st.tried {
-		m.lb.AddBusy(-1)
+	for _, t := range st.tried {
+		t.lb.AddBusy(-1)
 	}
 }
+
+// requestHeadSize estimates the bytes of the request line and headers.
+func requestHeadSize(r *http.Request) int64 {
+	n := len(r.Method) + len(r.RequestURI) + len(" HTTP/1.1\r\n\r\n")
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n)
+}
+
+// countingBody counts the bytes of a response body read through it.
+type countingBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingBody) Close() error { return c.rc.Close() }

@@ -24,8 +24,11 @@ type MemberStats struct {
 	Load int64
 	// Transferred and Read are the bytes sent to and received from it.
 	Transferred, Read int64
-	// Retries counts the times it left error state.
-	Retries int64
+	// Retries counts the times it left error state; Errors the times it
+	// entered it.
+	Retries, Errors int64
+	// Latency is the moving average of the time to response headers.
+	Latency time.Duration
 	// ErrorSince and ErrorUntil bound its error state; both are zero when
 	// it is not in error state. Until is when it becomes eligible again.
 	ErrorSince, ErrorUntil time.Time
@@ -56,7 +59,8 @@ func (b *Balancer) Members() []MemberStats {
 		ms.Status = m.flags()
 		ms.Elected, ms.Busy = m.lb.Elected(), m.lb.Busy()
 		ms.Transferred, ms.Read = m.lb.Transferred(), m.lb.Read()
-		ms.Retries = m.retries.Load()
+		ms.Retries, ms.Errors = m.retries.Load(), m.errors.Load()
+		ms.Latency = time.Duration(m.latency.Load())
 		ms.HealthCheck = c.hc
 		ms.Health, ms.HealthKnown = b.healthState(m)
 		if ms.Status&StatusError != 0 {
