@@ -176,6 +176,13 @@ type Config struct {
 	// them.
 	ErrorLog *log.Logger
 
+	// SlowStart, if positive, ramps up a member that becomes usable (added
+	// by Update, re-enabled, out of error state, healthy again) from 1% to
+	// its full weight over this window, for every method, instead of giving
+	// it its full share at once. Members the balancer starts with are not
+	// ramped. Zero means no slow start (Apache).
+	SlowStart time.Duration
+
 	// Logger receives the balancer's log: routing decisions at debug level
 	// (the route found and where, the member chosen, why the route
 	// changed), member state changes at info (back in use) or warn (out of
@@ -217,6 +224,7 @@ type Balancer struct {
 	checker atomic.Pointer[healthcheck.Checker] // while RunHealthChecks runs
 
 	changeCh atomic.Pointer[chan struct{}] // closed and replaced by notify
+	ramping  atomic.Bool                   // a member may be in slow start
 	budget   retryBudget
 	retries  atomic.Int64 // requests retried after they were sent
 
@@ -238,6 +246,8 @@ type snapshot struct {
 	sticky     *stickyConfig // nil: no sticky sessions
 	obs        *Observer
 	log        *slog.Logger
+	slow       lbmethod.SlowStart
+	lbs        []*lbmethod.Member // every member's scheduler view, in order
 	timeout    time.Duration
 	failOn     []int
 	failOnTime bool
@@ -315,6 +325,10 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		noIdempotentRetry: cfg.DisableIdempotentRetry,
 		obs:               cfg.Observer,
 		log:               cfg.Logger,
+		slow:              lbmethod.SlowStart{Window: cfg.SlowStart},
+	}
+	if cfg.SlowStart < 0 {
+		return nil, fmt.Errorf("balancer: slowstart %v: must be >= 0", cfg.SlowStart)
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("balancer: timeout %v: must be >= 0", cfg.Timeout)
@@ -398,6 +412,12 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, owner: b}
 			m.lb.Name, m.lb.Host = v.name, v.u.Hostname()
 			m.status.Store(uint32(v.status))
+			if prev != nil && s.slow.Window > 0 {
+				// Added to a running balancer: it ramps up.
+				m.lb.SetFactor(v.settings.factor)
+				s.slow.Begin(&m.lb, b.now())
+				b.ramping.Store(true)
+			}
 		} else {
 			c := m.cfg.Load()
 			if c.status != v.status {
@@ -415,6 +435,9 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		s.members = append(s.members, m)
 	}
 	s.tiers = tiersOf(s.members)
+	for _, m := range s.members {
+		s.lbs = append(s.lbs, &m.lb)
+	}
 	switch {
 	case cfg.MaxAttempts < 0:
 		s.maxAttempts = 0

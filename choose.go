@@ -263,6 +263,14 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		sel.exclude = st
 	}
 	b.mu.Lock()
+	if !dry && b.ramping.Load() {
+		// Slow start: set the weights of ramping members for now. A Begin
+		// racing this sets ramping again after its ramp is visible.
+		b.ramping.Store(false)
+		if s.slow.Update(s.lbs, sel.now) {
+			b.ramping.Store(true)
+		}
+	}
 	sel.forceRecovery(s)
 	var m *member
 	reason := ReasonNone

@@ -87,11 +87,24 @@ func (m *member) change(set, clear Status, why string) {
 		}
 		if m.status.CompareAndSwap(old, nv) {
 			if m.owner != nil {
+				if !Status(old).Usable() && Status(nv).Usable() {
+					m.owner.memberUp(m)
+				}
 				m.owner.stateChanged(m, Status(old), Status(nv), why)
 			}
 			return
 		}
 	}
+}
+
+// memberUp starts the slow start of a member that became usable.
+func (b *Balancer) memberUp(m *member) {
+	s := b.snap.Load()
+	if s == nil || s.slow.Window <= 0 {
+		return
+	}
+	s.slow.Begin(&m.lb, b.now())
+	b.ramping.Store(true)
 }
 
 func (b *Balancer) stateChanged(m *member, from, to Status, why string) {
