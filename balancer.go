@@ -163,8 +163,8 @@ type Config struct {
 
 	// ErrorHandler, if set, writes the response for a request that could
 	// not be proxied: err wraps [ErrNoMember] when no member could take it
-	// (the default answer is 503) and is the transport's error otherwise
-	// (502).
+	// (the default answer is 503), is a member's name resolution failure
+	// (500, as Apache) or is the transport's error otherwise (502).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// FlushInterval is passed to the ReverseProxy: zero flushes only what
@@ -558,8 +558,12 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 // member could take it, 502 otherwise, or the user's ErrorHandler.
 func (b *Balancer) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway
-	if errors.Is(err, ErrNoMember) {
+	var re *resolveError
+	switch {
+	case errors.Is(err, ErrNoMember):
 		code = http.StatusServiceUnavailable
+	case errors.As(err, &re):
+		code = http.StatusInternalServerError
 	}
 	if st := stateFrom(r.Context()); st != nil {
 		st.status = code

@@ -46,7 +46,13 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		var next *member
+		var ns *transport.NotSentError
 		switch {
+		case errors.As(err, &ns) && ns.Reason == transport.ReasonResolve:
+			// Apache answers a member's DNS failure with 500 and puts the
+			// member into error state, without failing over.
+			m.enterError(b.now(), "name resolution failed")
+			return nil, &resolveError{err}
 		case notSent(err) && st.body.untouched():
 			// Nothing reached the member.
 			m.enterError(b.now(), "connection failed")
@@ -136,6 +142,12 @@ func DefaultIdempotent(r *http.Request) bool {
 	_, k2 := r.Header["X-Idempotency-Key"]
 	return k1 || k2
 }
+
+// resolveError is a member's name resolution failure: 500, as in Apache.
+type resolveError struct{ err error }
+
+func (e *resolveError) Error() string { return e.err.Error() }
+func (e *resolveError) Unwrap() error { return e.err }
 
 // retried reports a failed attempt that is tried again.
 func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {

@@ -89,6 +89,8 @@ func TestFailureModes(t *testing.T) {
 	}{
 		{name: "connection refused: failover, body re-sent", method: "POST",
 			wantStatus: 200, wantBody: "second", wantErr: true, wantSecond: []int{len(body)}},
+		{name: "name resolution failure: 500, member in error, no failover (Apache)", firstMode: "dns", method: "GET",
+			wantStatus: 500, wantErr: true},
 		{name: "ignore-errors member refused: still fails over, never in error", method: "POST",
 			first:      func(m *balancer.Member) { m.Status = "I" },
 			wantStatus: 200, wantBody: "second", wantErr: false, wantSecond: []int{len(body)}},
@@ -121,9 +123,12 @@ func TestFailureModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var firstURL string
 			var first *backend
-			if tt.firstMode == "" {
+			switch tt.firstMode {
+			case "":
 				firstURL = closedPort(t)
-			} else {
+			case "dns":
+				firstURL = "http://no-such-host.invalid"
+			default:
 				first = newBackend(t, "first", tt.firstMode)
 				firstURL = first.srv.URL
 			}
