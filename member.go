@@ -93,6 +93,7 @@ type member struct {
 	cfg   atomic.Pointer[memberConfig]
 	owner *Balancer
 
+	since   atomic.Int64 // when the flags last changed, Unix ns; 0 = never
 	latency atomic.Int64 // EWMA of the time to response headers, ns
 	errors  atomic.Int64 // attempts that failed or ended in error state
 }

@@ -87,6 +87,7 @@ func (m *member) change(set, clear Status, why string) {
 		}
 		if m.status.CompareAndSwap(old, nv) {
 			if m.owner != nil {
+				m.since.Store(m.owner.now().UnixNano())
 				if !Status(old).Usable() && Status(nv).Usable() {
 					m.owner.memberUp(m)
 				}

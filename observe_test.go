@@ -53,6 +53,9 @@ func TestObserverEvents(t *testing.T) {
 	if len(ev.done) != 1 {
 		t.Fatalf("done: %+v", ev.done)
 	}
+	if a := b.Members()[0]; a.StatusSince.IsZero() || !a.StatusSince.Equal(a.ErrorSince) {
+		t.Errorf("member a: status since %v, error since %v; want both set and equal", a.StatusSince, a.ErrorSince)
+	}
 	d := ev.done[0]
 	if d.Member != "http://b" || d.Status != 200 || d.Attempts != 2 || d.BytesIn != 5 || d.BytesOut != 1 || d.Info.WorkerRoute != "rb" {
 		t.Errorf("done: %+v", d)

@@ -16,8 +16,10 @@ type MemberStats struct {
 	Route, Redirect string
 	LoadFactor      float64
 	LBSet           int
-	// Status holds the member's flags.
-	Status Status
+	// Status holds the member's flags, and StatusSince when they last
+	// changed (zero if they never did since the member was configured).
+	Status      Status
+	StatusSince time.Time
 	// Elected counts the times it was chosen; Busy the requests in flight.
 	Elected, Busy int64
 	// Load is Apache's lbstatus, the scheduler's running credit.
@@ -57,6 +59,9 @@ func (b *Balancer) Members() []MemberStats {
 		ms.URL, ms.Route, ms.Redirect, ms.LBSet = m.name, c.route, c.redirect, c.lbset
 		ms.LoadFactor = float64(c.factor) / 100
 		ms.Status = m.flags()
+		if t := m.since.Load(); t != 0 {
+			ms.StatusSince = time.Unix(0, t)
+		}
 		ms.Elected, ms.Busy = m.lb.Elected(), m.lb.Busy()
 		ms.Transferred, ms.Read = m.lb.Transferred(), m.lb.Read()
 		ms.Retries, ms.Errors = m.retries.Load(), m.errors.Load()
