@@ -136,7 +136,7 @@ func (m *member) enterError(now time.Time, why string) bool {
 	}
 	m.errorTime.Store(now.UnixNano())
 	m.errors.Add(1)
-	m.change(StatusError, 0, why)
+	m.changeAt(StatusError, 0, why, now)
 	return true
 }
 

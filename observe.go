@@ -79,6 +79,15 @@ type DoneEvent struct {
 // change sets and clears flags of m atomically and reports a real change to
 // the balancer's observer and logger.
 func (m *member) change(set, clear Status, why string) {
+	var now time.Time
+	if m.owner != nil {
+		now = m.owner.now()
+	}
+	m.changeAt(set, clear, why, now)
+}
+
+// changeAt is change at a known instant.
+func (m *member) changeAt(set, clear Status, why string, now time.Time) {
 	for {
 		old := m.status.Load()
 		nv := (old | uint32(set)) &^ uint32(clear)
@@ -87,7 +96,7 @@ func (m *member) change(set, clear Status, why string) {
 		}
 		if m.status.CompareAndSwap(old, nv) {
 			if m.owner != nil {
-				m.since.Store(m.owner.now().UnixNano())
+				m.since.Store(now.UnixNano())
 				if !Status(old).Usable() && Status(nv).Usable() {
 					m.owner.memberUp(m)
 				}
