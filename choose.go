@@ -259,6 +259,9 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	s := st.snap
 	sel := selection{now: b.now(), dry: dry}
+	if st.start.IsZero() {
+		st.start = sel.now // the request's first choice: its start
+	}
 	if st.excludeTried {
 		sel.exclude = st
 	}
@@ -316,7 +319,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		st.tried = append(st.tried, m)
 	}
 	st.member = m
-	st.picked = b.now()
+	st.picked = sel.now
 	st.info.Name = b.name
 	st.info.WorkerName = m.name
 	st.info.WorkerRoute = m.cfg.Load().route

@@ -158,7 +158,7 @@ func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {
 
 // attemptDone reports a failed attempt to the method.
 func (b *Balancer) attemptDone(st *requestState, err error) {
-	st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{Err: err, Latency: b.now().Sub(st.start)})
+	st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{Err: err, Latency: b.now().Sub(st.picked)})
 }
 
 // retarget returns a copy of req addressed to member m.

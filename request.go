@@ -74,7 +74,6 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		snap:    b.snap.Load(),
 		path:    path,
 		rawPath: rawPath,
-		start:   b.now(),
 		in:      r,
 	}
 	st.tried = st.triedBuf[:0]
