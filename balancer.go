@@ -502,6 +502,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 	defer st.finish()
 	b.budget.deposit()
 	if m, err := b.chooseWait(st); m == nil {
+		st.status, st.err = http.StatusServiceUnavailable, err
 		b.handleError(w, r, err)
 		return
 	}

@@ -139,3 +139,13 @@ func BenchmarkObserver(b *testing.B) {
 		})
 	}
 }
+
+// A request no member could take is still reported, with its 503.
+func TestObserverNoMember(t *testing.T) {
+	var ev events
+	b := mustNew(t, balancer.Config{Members: members("a status=D"), Transport: newStub(), Observer: ev.observer()})
+	b.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(ev.done) != 1 || ev.done[0].Status != 503 || ev.done[0].Err == nil || ev.done[0].Member != "" {
+		t.Errorf("done: %+v", ev.done)
+	}
+}
