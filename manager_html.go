@@ -1,0 +1,295 @@
+package balancer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed manager_assets/page.html manager_assets/manager.css
+var managerAssets embed.FS
+
+var (
+	pageTemplate = template.Must(template.ParseFS(managerAssets, "manager_assets/page.html"))
+	pageStyle    = mgrAsset("manager_assets/manager.css")
+	// pageCSP allows the page's own style sheet (by its hash) and forms
+	// posting to the manager, and nothing else: no script, no image, no
+	// frame, nothing from elsewhere.
+	pageCSP = "default-src 'none'; style-src '" + mgrStyleHash(pageStyle) + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+func mgrAsset(name string) string {
+	b, err := managerAssets.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	return string(b)
+}
+
+func mgrStyleHash(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// The page's data; every string is escaped by html/template.
+type mgrPage struct {
+	Host, Now   string
+	Persist     bool
+	Error, Note string
+	CSS         template.CSS
+	Balancers   []mgrPageBalancer
+}
+
+type mgrPageBalancer struct {
+	Name, Full, ID, Link string
+	Nonce                string
+	Editable, Open       bool
+	Used, MaxMembers     int
+	Room                 int
+	CanAdd               bool
+	Sticky, StickyShown  string
+	NoFailover           string
+	NoFailoverOn         bool
+	Timeout              string
+	MaxAttempts          int
+	Method               string
+	Methods              []mgrOption
+	Members              []mgrPageMemberData
+	Edit                 *mgrPageMemberData
+}
+
+type mgrOption struct {
+	Name     string
+	Selected bool
+}
+
+type mgrTime struct{ At, Rel string }
+
+type mgrPageMemberData struct {
+	URL, Route, Redirect string
+	Factor               string
+	Set                  int
+	Status, Letters      string
+	StatusClass          string
+	Usable, Disabled     bool
+	Elected, Busy, Load  int64
+	To, From             string
+	HCMethod             string
+	HCPasses, HCFails    string
+	LastCheck            *mgrTime
+	LastError            string
+	ErrorUntil           *mgrTime
+	EditLink             string
+
+	// for the edit form
+	Flags          []mgrPageFlag
+	HCMethods      []mgrOption
+	HCIntervalMs   int64
+	HCPassesNeeded int
+	HCFailsNeeded  int
+	HCURI          string
+}
+
+type mgrPageFlag struct {
+	Letter, Name string
+	On           bool
+}
+
+// mgrFlagNames names the manager's flags on the edit form.
+var mgrFlagNames = map[Status]string{
+	StatusIgnoreErrors: "Ignore errors",
+	StatusDrain:        "Draining",
+	StatusDisabled:     "Disabled",
+	StatusStandby:      "Hot standby",
+	StatusSpare:        "Hot spare",
+	StatusStopped:      "Stopped",
+	StatusHCFailed:     "Health check failed",
+}
+
+// writeHTML writes the page; sel opens a balancer's forms and a member's
+// edit form; note and errMsg are shown on top.
+func (mg *Manager) writeHTML(w http.ResponseWriter, r *http.Request, code int, sel mgrView, note, errMsg string) {
+	now := mg.now()
+	d := mgrPage{
+		Host:    r.Host,
+		Now:     now.Format("2006-01-02 15:04:05 MST"),
+		Persist: mg.stateFile != "",
+		Error:   errMsg,
+		Note:    note,
+		CSS:     template.CSS(pageStyle),
+	}
+	for _, m := range mg.list {
+		d.Balancers = append(d.Balancers, mg.pageBalancer(mg.state(m, false), sel, now))
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, d); err != nil {
+		http.Error(w, "balancer: manager: page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+func (mg *Manager) pageBalancer(st *managedState, sel mgrView, now time.Time) mgrPageBalancer {
+	cfg := &st.cfg
+	m := st.m
+	pb := mgrPageBalancer{
+		Name:         m.name,
+		Full:         m.b.Name(),
+		ID:           "b-" + m.name,
+		Link:         "?" + url.Values{"b": {m.name}}.Encode(),
+		Nonce:        m.nonce,
+		Editable:     !mg.readOnly && m.nonce != "",
+		Open:         sel.m == m,
+		Used:         len(st.members),
+		Sticky:       cfg.StickySession,
+		StickyShown:  "(none)",
+		NoFailover:   mgrOnOff(cfg.NoFailover),
+		NoFailoverOn: cfg.NoFailover,
+		Timeout:      strconv.FormatFloat(mgrTimeout(cfg).Seconds(), 'f', -1, 64),
+		MaxAttempts:  mgrMaxAttempts(cfg),
+		Method:       mgrMethodName(cfg.Method),
+	}
+	if !pb.Editable {
+		pb.Nonce = ""
+	}
+	pb.Room = max(mg.growth-st.growthUsed(), 0)
+	pb.MaxMembers = pb.Used + pb.Room
+	pb.CanAdd = pb.Editable && pb.Room > 0
+	if c, p, err := mgrStickyNames(cfg.StickySession); err == nil && c != "" {
+		pb.StickyShown = c + " | " + p
+	}
+	found := false
+	for _, n := range managerMethods() {
+		sel := strings.EqualFold(n, pb.Method)
+		found = found || sel
+		pb.Methods = append(pb.Methods, mgrOption{n, sel})
+	}
+	if !found {
+		pb.Methods = append([]mgrOption{{pb.Method, true}}, pb.Methods...)
+	}
+	var selURL string
+	if sel.m == m && sel.w != "" {
+		if _, n, err := normalizeURL(sel.w); err == nil {
+			selURL = n
+		}
+	}
+	for _, ms := range st.members {
+		pm := mgrPageMember(ms, m.name, now)
+		pb.Members = append(pb.Members, pm)
+		if ms.URL == selURL && pb.Editable {
+			e := pm
+			e.fillForm(ms)
+			pb.Edit = &e
+		}
+	}
+	return pb
+}
+
+func mgrPageMember(ms MemberStats, balancer string, now time.Time) mgrPageMemberData {
+	pm := mgrPageMemberData{
+		URL: ms.URL, Route: ms.Route, Redirect: ms.Redirect,
+		Factor:   fmt.Sprintf("%.2f", ms.LoadFactor),
+		Set:      ms.LBSet,
+		Status:   ms.Status.String(),
+		Letters:  ms.Status.Letters(),
+		Usable:   ms.Status.Usable(),
+		Disabled: ms.Status.Has(StatusDisabled),
+		Elected:  ms.Elected, Busy: ms.Busy, Load: ms.Load,
+		To: mgrSize(ms.Transferred), From: mgrSize(ms.Read),
+		EditLink: "?" + url.Values{"b": {balancer}, "w": {ms.URL}}.Encode() + "#edit",
+	}
+	switch {
+	case !pm.Usable:
+		pm.StatusClass = "bad"
+	case ms.Status&(StatusDrain|StatusStandby|StatusSpare|StatusIgnoreErrors) != 0:
+		pm.StatusClass = "warn"
+	default:
+		pm.StatusClass = "ok"
+	}
+	hc := ms.HealthCheck
+	if hc.Method.String() != "NONE" {
+		pm.HCMethod = hc.Method.String()
+		if hc.URI != "" {
+			pm.HCMethod += " " + hc.URI
+		}
+		pm.HCMethod += " every " + mgrHCInterval(hc).String()
+		if ms.HealthKnown {
+			pm.HCPasses = fmt.Sprintf("%d/%d", ms.Health.Passes, max(hc.Passes, 1))
+			pm.HCFails = fmt.Sprintf("%d/%d", ms.Health.Fails, max(hc.Fails, 1))
+		} else {
+			pm.HCPasses = fmt.Sprintf("–/%d", max(hc.Passes, 1))
+			pm.HCFails = fmt.Sprintf("–/%d", max(hc.Fails, 1))
+		}
+	}
+	if ms.HealthKnown {
+		if t := ms.Health.Last.Time; !t.IsZero() {
+			pm.LastCheck = mgrPageTime(t, now)
+		}
+		if err := ms.Health.Last.Err; err != nil {
+			pm.LastError = err.Error()
+		}
+	}
+	if !ms.ErrorUntil.IsZero() {
+		pm.ErrorUntil = mgrPageTime(ms.ErrorUntil, now)
+	}
+	return pm
+}
+
+// fillForm adds what the member edit form shows.
+func (pm *mgrPageMemberData) fillForm(ms MemberStats) {
+	for _, f := range managerFlags {
+		pm.Flags = append(pm.Flags, mgrPageFlag{Letter: f.letter, Name: mgrFlagNames[f.flag], On: ms.Status.Has(f.flag)})
+	}
+	hc := ms.HealthCheck
+	for _, n := range hcMethodNames() {
+		pm.HCMethods = append(pm.HCMethods, mgrOption{n, n == hc.Method.String()})
+	}
+	pm.HCIntervalMs = mgrHCInterval(hc).Milliseconds()
+	pm.HCPassesNeeded = max(hc.Passes, 1)
+	pm.HCFailsNeeded = max(hc.Fails, 1)
+	pm.HCURI = hc.URI
+}
+
+func mgrPageTime(t, now time.Time) *mgrTime {
+	pt := &mgrTime{At: t.Format("15:04:05")}
+	if t.Year() != now.Year() || t.YearDay() != now.YearDay() {
+		pt.At = t.Format("2006-01-02 15:04:05")
+	}
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		pt.Rel = "in " + d.String()
+	case d < 0:
+		pt.Rel = (-d).String() + " ago"
+	default:
+		pt.Rel = "now"
+	}
+	return pt
+}
+
+// mgrSize formats a byte count as Apache's manager does: bytes, then K,
+// M, G with one decimal.
+func mgrSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10)
+	}
+	f := float64(n)
+	for _, u := range []string{"K", "M", "G", "T"} {
+		f /= unit
+		if f < unit || u == "T" {
+			return strconv.FormatFloat(f, 'f', 1, 64) + u
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
