@@ -1,0 +1,248 @@
+// Command httpd serves an Apache httpd 2.4 load-balancing configuration:
+// its balancers, ProxyPass mounts, ProxyPassReverse rules, route cookie and
+// health checks, and the balancer-manager when the configuration has a
+// "SetHandler balancer-manager" <Location>.
+//
+//	go run ./examples/httpd -f examples/httpd/balancer.conf -backends
+//	go run ./examples/httpd -f /etc/apache2/sites-enabled/app.conf -listen 127.0.0.1:8080
+//
+// Directives outside the supported subset are printed as warnings, with
+// their file and line; configuration errors stop the program, naming the
+// file, the line and the directive.
+//
+// Flags:
+//
+//	-f path      the configuration file (Include is followed)
+//	-listen addr the address to serve on (httpd's Listen is not read);
+//	             default 127.0.0.1:8080
+//	-backends    start a small demo backend on every loopback member
+//	             address, answering with its route and the path it got
+//	-state path  where the manager keeps its changes when the configuration
+//	             says BalancerPersist On; default: the config path + ".state.json"
+//
+// The manager has no access control of its own: Apache's <Location> would
+// carry "Require ip 127.0.0.1" or similar. This program serves it to
+// loopback clients only (any other client gets 403), whatever the
+// configuration's Require lines say (they are not read).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/httpdconf"
+)
+
+// options are the command's settings.
+type options struct {
+	conf     string
+	backends bool
+	state    string
+	// listeners, if set, are used for demo backends instead of listening
+	// on their addresses (tests).
+	listeners map[string]net.Listener
+}
+
+func main() {
+	conf := flag.String("f", "examples/httpd/balancer.conf", "Apache configuration file")
+	listen := flag.String("listen", "127.0.0.1:8080", "address to serve on")
+	backends := flag.Bool("backends", false, "start demo backends on the loopback member addresses")
+	state := flag.String("state", "", "manager state file for BalancerPersist On (default: config path + \".state.json\")")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := run(ctx, l, options{conf: *conf, backends: *backends, state: *state}, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the configuration on l until ctx ends.
+func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
+	defer l.Close()
+	loaded, err := httpdconf.Load(o.conf, httpdconf.Options{})
+	if err != nil {
+		return err
+	}
+	c := loaded.Config
+	for _, w := range c.Warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}()
+	if o.backends {
+		servers, err = startBackends(c, o.listeners, out)
+		if err != nil {
+			return err
+		}
+	}
+
+	// Excluded and unmatched requests fall through to the manager, or 404.
+	var manager http.Handler
+	if len(c.ManagerPaths) > 0 {
+		mgr, err := balancer.NewManager(managerConfig(loaded, o))
+		if err != nil {
+			return err
+		}
+		manager = loopbackOnly(mgr)
+		for _, p := range c.ManagerPaths {
+			fmt.Fprintf(out, "balancer-manager on http://%s%s (loopback clients only)\n", l.Addr(), p)
+		}
+	}
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range c.ManagerPaths {
+			if manager != nil && underPath(r.URL.Path, p) {
+				manager.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, "404 not proxied: no ProxyPass takes "+r.URL.Path, http.StatusNotFound)
+	})
+	for _, m := range c.Mounts {
+		if m.Balancer == "" {
+			fmt.Fprintf(out, "%s: not proxied\n", m.Path)
+			continue
+		}
+		fmt.Fprintf(out, "%s -> balancer://%s%s\n", m.Path, m.Balancer, m.BalancerPath)
+	}
+	fmt.Fprintf(out, "serving %s on http://%s; stop with Ctrl-C\n", o.conf, l.Addr())
+
+	hcCtx, hcStop := context.WithCancel(ctx)
+	hcDone := make(chan error, 1)
+	go func() { hcDone <- loaded.RunHealthChecks(hcCtx) }()
+	defer func() {
+		hcStop()
+		<-hcDone
+	}()
+
+	front := &http.Server{Handler: loaded.Mux.Wrap(fallback), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- front.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = front.Shutdown(shutdown)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// managerConfig is the manager for the loaded balancers, with the
+// configuration's growth, nonces and BalancerPersist. ManagerConfig.Growth
+// is one value for all balancers: the largest growth= is used.
+func managerConfig(l *httpdconf.Loaded, o options) balancer.ManagerConfig {
+	mc := balancer.ManagerConfig{Balancers: l.Balancers}
+	for _, b := range l.Config.Balancers {
+		mc.Growth = max(mc.Growth, b.Growth)
+		if b.NonceSet {
+			if mc.Nonces == nil {
+				mc.Nonces = map[string]string{}
+			}
+			mc.Nonces[b.Config.Name] = b.Nonce
+		}
+	}
+	if l.Config.Persist {
+		mc.StateFile = o.state
+		if mc.StateFile == "" {
+			mc.StateFile = o.conf + ".state.json"
+		}
+	}
+	return mc
+}
+
+// underPath reports whether path is p or below it.
+func underPath(path, p string) bool {
+	return path == p || strings.HasPrefix(path, strings.TrimSuffix(p, "/")+"/")
+}
+
+// loopbackOnly serves h to clients on a loopback address and answers 403
+// to the others.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil || !ip.Unmap().IsLoopback() {
+			http.Error(w, "403 the balancer-manager answers loopback clients only", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// startBackends serves a demo backend on every loopback host:port that a
+// member of the configuration names; members of other hosts are left
+// alone.
+func startBackends(c *httpdconf.Config, listeners map[string]net.Listener, out io.Writer) ([]*http.Server, error) {
+	var servers []*http.Server
+	seen := map[string]bool{}
+	for _, bcs := range [][]httpdconf.BalancerConfig{c.Balancers, c.Workers} {
+		for _, bc := range bcs {
+			for _, m := range bc.Config.Members {
+				u, err := url.Parse(m.URL)
+				if err != nil || seen[u.Host] {
+					continue
+				}
+				ip, err := netip.ParseAddr(u.Hostname())
+				if err != nil || !ip.IsLoopback() || u.Port() == "" {
+					continue
+				}
+				seen[u.Host] = true
+				bl := listeners[u.Host]
+				if bl == nil {
+					if bl, err = net.Listen("tcp", u.Host); err != nil {
+						for _, s := range servers {
+							s.Close()
+						}
+						return nil, fmt.Errorf("demo backend for %s: %v", m.URL, err)
+					}
+				}
+				name := m.Route
+				if name == "" {
+					name = u.Host
+				}
+				srv := &http.Server{Handler: backend(name), ReadHeaderTimeout: 10 * time.Second}
+				servers = append(servers, srv)
+				go srv.Serve(bl)
+				fmt.Fprintf(out, "demo backend %s on %s (balancer://%s)\n", name, u.Host, bc.Config.Name)
+			}
+		}
+	}
+	return servers, nil
+}
+
+// backend answers with its name, the request line it got and its cookies.
+func backend(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies := ""
+		if c := r.Header.Get("Cookie"); c != "" {
+			cookies = " (Cookie: " + c + ")"
+		}
+		fmt.Fprintf(w, "%s served %s %s%s\n", name, r.Method, r.URL.RequestURI(), cookies)
+	})
+}

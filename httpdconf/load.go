@@ -1,0 +1,347 @@
+package httpdconf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/proxybalancer/balancer"
+	apconf "github.com/proxybalancer/balancer/internal/httpdconf"
+	"github.com/proxybalancer/balancer/lbmethod"
+)
+
+// Pos is where something was written: a file name and a 1-based line
+// number (the first physical line of a continued line). The zero Pos means
+// unknown.
+type Pos struct {
+	File string
+	Line int
+}
+
+// String returns "file:line".
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Error is a configuration error: a directive httpd would refuse, or one
+// this package cannot honour. Loading stops at the first one.
+type Error struct {
+	// Pos is where the directive was written. Line is 0 only when the file
+	// could not be read at all (Err then holds the cause).
+	Pos
+	// Directive is the directive's canonical name ("BalancerMember",
+	// "<Proxy>"); empty when the problem is not one directive's.
+	Directive string
+	// Msg says what is wrong, quoting the parameter and its value.
+	Msg string
+	// Err is the underlying error, if any (an I/O error, or the
+	// balancer's validation error).
+	Err error
+}
+
+// Error returns "file:line: Directive: msg", leaving out the empty parts.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Directive != "" {
+		b.WriteString(e.Directive)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Warning reports a directive, section or parameter that was read but is not
+// honoured: outside the supported subset, without effect here, or served
+// differently than httpd would.
+type Warning struct {
+	Pos
+	Directive string
+	Msg       string
+}
+
+// String formats the warning as an [Error] is formatted.
+func (w Warning) String() string {
+	return (&Error{Pos: w.Pos, Directive: w.Directive, Msg: w.Msg}).Error()
+}
+
+// Options changes how a configuration is read. The zero value is ready to
+// use.
+type Options struct {
+	// Heartbeat is the source of backend reports for balancers with
+	// lbmethod=heartbeat (httpd's mod_heartmonitor): a table fed by
+	// lbmethod.ListenHeartbeat, HeartbeatTable.LoadStorageFile or POSTs to
+	// the table. All such balancers share it. Nil makes lbmethod=heartbeat
+	// an error.
+	Heartbeat *lbmethod.HeartbeatTable
+
+	// Configure, if set, is called by Load and LoadReader with each
+	// balancer's configuration (workers' too) just before the balancer is
+	// created, to set what httpd's configuration cannot say: Logger,
+	// Observer, ErrorHandler, Transport, Now, ... Changing the fields read
+	// from the file is allowed; the result is validated by balancer.New.
+	Configure func(cfg *balancer.Config)
+}
+
+// Config is a configuration read from httpd's files: plain values, safe to
+// inspect and change before [Config.Build]. Like any plain value it may be
+// read from several goroutines at once but not changed while being read.
+type Config struct {
+	// Balancers are the balancer://name balancers in the order they were
+	// first named. Balancers with no ProxyPass are included (a manager may
+	// show them, a program may mount them).
+	Balancers []BalancerConfig
+	// Workers are the one-member balancers made for ProxyPass lines whose
+	// target is an ordinary URL, in the order of their first ProxyPass.
+	Workers []BalancerConfig
+	// Mounts are the ProxyPass mappings in the order they are matched.
+	Mounts []Mount
+	// ManagerPaths are the <Location> paths with "SetHandler
+	// balancer-manager", in order.
+	ManagerPaths []string
+	// Persist is BalancerPersist On: changes made through the manager
+	// should outlive a restart (balancer.ManagerConfig.StateFile).
+	Persist bool
+	// Warnings lists what was read but not honoured, in order: the parser's
+	// warnings first, then those of the mapping.
+	Warnings []Warning
+}
+
+// BalancerConfig is one balancer as read from the configuration.
+type BalancerConfig struct {
+	// Pos is where the balancer was first named.
+	Pos Pos
+	// Config is the balancer's configuration; Name has no "balancer://"
+	// prefix.
+	Config balancer.Config
+	// MemberPos holds where each member of Config.Members was written.
+	MemberPos []Pos
+	// Growth is the growth= parameter (0 when not set): how many members
+	// the manager may add (balancer.ManagerConfig.Growth).
+	Growth int
+	// Nonce is the nonce= parameter, if NonceSet; an empty Nonce is
+	// nonce=None, which makes the manager read-only for this balancer
+	// (balancer.ManagerConfig.Nonces). Unset means a random nonce.
+	Nonce    string
+	NonceSet bool
+}
+
+// Mount is one ProxyPass mapping.
+type Mount struct {
+	// Pos is where the ProxyPass was written.
+	Pos Pos
+	// Path is the front-end path prefix.
+	Path string
+	// Balancer is the Config.Name of the balancer (or worker) serving the
+	// mount; empty for an exclusion ("ProxyPass /p !").
+	Balancer string
+	// BalancerPath is the path after the balancer name in the target
+	// (balancer://name/back gives "/back"), or the path of an ordinary
+	// URL target; Apache puts it in place of Path.
+	BalancerPath string
+	// Reverse is set when a ProxyPassReverse has the same path and target.
+	Reverse bool
+	// CookieDomains and CookiePaths are the ProxyPassReverseCookieDomain
+	// and ProxyPassReverseCookiePath rules, in order (the same for every
+	// mount).
+	CookieDomains, CookiePaths []balancer.Rewrite
+}
+
+// Loaded is a configuration ready to serve. Its fields are set by Build and
+// must not be changed; the handler, the mux and the balancers are safe for
+// concurrent use.
+type Loaded struct {
+	// Config is what the balancers were built from.
+	Config *Config
+	// Balancers are the balancer://name balancers, in the order of
+	// Config.Balancers: the ones a balancer-manager shows.
+	Balancers []*balancer.Balancer
+	// Workers are the one-member balancers of ProxyPass lines with
+	// ordinary URL targets, in the order of Config.Workers.
+	Workers []*balancer.Balancer
+	// Mux routes requests by the ProxyPass mounts. Mux.Wrap(next) hands
+	// excluded and unmatched requests to next.
+	Mux *balancer.Mux
+	// Handler serves the mounts and answers 404 to excluded and unmatched
+	// requests (Mux.ServeHTTP).
+	Handler http.Handler
+}
+
+// Load reads the configuration file at path (following Include and
+// IncludeOptional) and builds it: [Read] followed by [Config.Build] with
+// opts.Configure. Errors are [*Error] values naming the file, the line and
+// the directive.
+func Load(path string, opts Options) (*Loaded, error) {
+	c, err := Read(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Build(opts.Configure)
+}
+
+// LoadReader is [Load] for a configuration read from r; name is used as
+// the file name in errors and warnings. Include directives are not
+// followed (they are warnings).
+func LoadReader(name string, r io.Reader, opts Options) (*Loaded, error) {
+	c, err := ReadReader(name, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Build(opts.Configure)
+}
+
+// Read parses the configuration file at path, following Include and
+// IncludeOptional, and maps it onto balancer configurations without
+// creating anything. Errors are [*Error] values.
+func Read(path string, opts Options) (*Config, error) {
+	f, err := apconf.ParseFile(path)
+	if err != nil {
+		return nil, fromParseError(err)
+	}
+	return convert(f, opts)
+}
+
+// ReadReader is [Read] for a configuration read from r; name is used as
+// the file name. Include directives are not followed (they are warnings).
+func ReadReader(name string, r io.Reader, opts Options) (*Config, error) {
+	f, err := apconf.Parse(name, r)
+	if err != nil {
+		return nil, fromParseError(err)
+	}
+	return convert(f, opts)
+}
+
+// fromParseError turns the parser's error into an *Error.
+func fromParseError(err error) error {
+	var pe *apconf.Error
+	if errors.As(err, &pe) {
+		return &Error{Pos: Pos{pe.File, pe.Line}, Directive: pe.Directive, Msg: pe.Msg, Err: pe.Err}
+	}
+	return err
+}
+
+// Build creates the balancers and the mux. configure, if not nil, is called
+// with a copy of each balancer's configuration before balancer.New. Build
+// does not change c. The lbmethod values in c are used as they are, so
+// building one Config twice shares them (harmless for Apache's methods,
+// whose state lives in the members; not for "latency": Read again instead).
+// A configuration balancer.New refuses is an [*Error] at the member's or
+// the balancer's line.
+func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
+	l := &Loaded{Config: c}
+	byName := map[string]*balancer.Balancer{}
+	build := func(bc *BalancerConfig) (*balancer.Balancer, error) {
+		cfg := bc.Config
+		cfg.Members = append([]balancer.Member(nil), cfg.Members...)
+		if configure != nil {
+			configure(&cfg)
+		}
+		b, err := balancer.New(cfg)
+		if err != nil {
+			return nil, bc.buildError(cfg, err)
+		}
+		byName[strings.ToLower(bc.Config.Name)] = b
+		return b, nil
+	}
+	for i := range c.Balancers {
+		b, err := build(&c.Balancers[i])
+		if err != nil {
+			return nil, err
+		}
+		l.Balancers = append(l.Balancers, b)
+	}
+	for i := range c.Workers {
+		b, err := build(&c.Workers[i])
+		if err != nil {
+			return nil, err
+		}
+		l.Workers = append(l.Workers, b)
+	}
+	passes := make([]balancer.ProxyPass, 0, len(c.Mounts))
+	for _, m := range c.Mounts {
+		p := balancer.ProxyPass{Path: m.Path}
+		if m.Balancer != "" {
+			p.Balancer = byName[strings.ToLower(m.Balancer)]
+			if p.Balancer == nil {
+				return nil, &Error{Pos: m.Pos, Directive: "ProxyPass", Msg: fmt.Sprintf("balancer %q: not defined", m.Balancer)}
+			}
+			p.BalancerPath, p.Reverse = m.BalancerPath, m.Reverse
+			p.CookieDomains = append([]balancer.Rewrite(nil), m.CookieDomains...)
+			p.CookiePaths = append([]balancer.Rewrite(nil), m.CookiePaths...)
+		}
+		passes = append(passes, p)
+	}
+	mux, err := balancer.NewMux(passes...)
+	if err != nil {
+		// NewMux names the path; find the mount for the position.
+		at := Pos{}
+		for _, m := range c.Mounts {
+			if strings.Contains(err.Error(), fmt.Sprintf("%q", m.Path)) {
+				at = m.Pos
+				break
+			}
+		}
+		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
+	}
+	l.Mux, l.Handler = mux, mux
+	return l, nil
+}
+
+// buildError places balancer.New's error at the member at fault, found by
+// building each member alone, or else at the balancer.
+func (bc *BalancerConfig) buildError(cfg balancer.Config, err error) error {
+	none := cfg
+	none.Members = nil
+	if _, e := balancer.New(none); e != nil {
+		return &Error{Pos: bc.Pos, Msg: err.Error(), Err: err}
+	}
+	for i, m := range cfg.Members {
+		one := cfg
+		one.Members = []balancer.Member{m}
+		if _, e := balancer.New(one); e != nil && i < len(bc.MemberPos) {
+			return &Error{Pos: bc.MemberPos[i], Directive: "BalancerMember", Msg: e.Error(), Err: err}
+		}
+	}
+	return &Error{Pos: bc.Pos, Msg: err.Error(), Err: err}
+}
+
+// Balancer returns the balancer or worker with the given name ("mycluster"
+// or "balancer://mycluster", case-insensitive), or nil.
+func (l *Loaded) Balancer(name string) *balancer.Balancer {
+	name = "balancer://" + strings.TrimPrefix(strings.ToLower(name), "balancer://")
+	for _, bs := range [][]*balancer.Balancer{l.Balancers, l.Workers} {
+		for _, b := range bs {
+			if b.Name() == name {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// RunHealthChecks runs the health checks (hcmethod=...) of every
+// balancer://name balancer until ctx ends, then returns ctx's error once
+// every check has ended. Balancers whose members have no checks are watched
+// too, so that checks set later (by the manager, or Reconfigure) run.
+// Workers are not checked, as in Apache. It returns nil at once when there
+// is no balancer. Call it once, from a goroutine the caller owns.
+func (l *Loaded) RunHealthChecks(ctx context.Context) error {
+	if len(l.Balancers) == 0 {
+		return nil
+	}
+	var g errgroup.Group
+	for _, b := range l.Balancers {
+		g.Go(func() error { return b.RunHealthChecks(ctx) })
+	}
+	return g.Wait()
+}
