@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/proxybalancer/balancer/internal/pathmatch"
 )
 
 // ProxyPass maps requests under a URL path to a balancer, as Apache's
@@ -89,7 +91,7 @@ func (mx *Mux) Wrap(next http.Handler) http.Handler {
 func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	for i := range mx.passes {
 		p := &mx.passes[i]
-		n := aliasMatch(r.URL.Path, p.Path)
+		n := pathmatch.Alias(r.URL.Path, p.Path)
 		if n < 0 {
 			continue
 		}
@@ -99,7 +101,7 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		path := p.BalancerPath + r.URL.Path[n:]
 		rawPath := ""
 		if r.URL.RawPath != "" {
-			if k := aliasMatch(r.URL.RawPath, p.Path); k >= 0 {
+			if k := pathmatch.Alias(r.URL.RawPath, p.Path); k >= 0 {
 				rawPath = p.BalancerPath + r.URL.RawPath[k:]
 			}
 			if u, err := url.PathUnescape(rawPath); err != nil || u != path {
@@ -114,37 +116,4 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		return
 	}
 	next.ServeHTTP(w, r)
-}
-
-// aliasMatch is Apache's alias_match (mod_proxy.c): it returns how many
-// bytes of path the prefix alias matched, or -1. Any run of '/' in alias
-// matches any run in path, other bytes compare exactly, and the match must
-// end at a path component boundary.
-func aliasMatch(path, alias string) int {
-	a, u := 0, 0
-	for a < len(alias) && u < len(path) {
-		if alias[a] == '/' {
-			if path[u] != '/' {
-				return -1
-			}
-			for a < len(alias) && alias[a] == '/' {
-				a++
-			}
-			for u < len(path) && path[u] == '/' {
-				u++
-			}
-			continue
-		}
-		if path[u] != alias[a] {
-			return -1
-		}
-		a, u = a+1, u+1
-	}
-	if u == len(path) && a != len(alias) {
-		return -1 // the path ended first: "/" against "/examples"
-	}
-	if alias[a-1] != '/' && u < len(path) && path[u] != '/' {
-		return -1 // the last component did not match all the way
-	}
-	return u
 }

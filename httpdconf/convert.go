@@ -2,6 +2,7 @@ package httpdconf
 
 import (
 	"fmt"
+	"github.com/proxybalancer/balancer/internal/pathmatch"
 	"net/url"
 	"strconv"
 	"strings"
@@ -421,7 +422,7 @@ func (cv *converter) mounts() error {
 	}
 	for _, p := range cv.c.ManagerPaths {
 		for _, m := range cv.c.Mounts {
-			if aliasMatch(p, m.Path) < 0 {
+			if pathmatch.Alias(p, m.Path) < 0 {
 				continue
 			}
 			if m.Balancer != "" {
@@ -511,36 +512,4 @@ func normURL(s string) (string, bool) {
 		}
 	}
 	return scheme + "://" + host + tail, true
-}
-
-// aliasMatch is Apache's alias_match, as balancer.Mux uses it: how many
-// bytes of path the prefix alias matches, or -1. Runs of '/' match runs of
-// '/', and the match ends at a path component boundary.
-func aliasMatch(path, alias string) int {
-	a, u := 0, 0
-	for a < len(alias) && u < len(path) {
-		if alias[a] == '/' {
-			if path[u] != '/' {
-				return -1
-			}
-			for a < len(alias) && alias[a] == '/' {
-				a++
-			}
-			for u < len(path) && path[u] == '/' {
-				u++
-			}
-			continue
-		}
-		if path[u] != alias[a] {
-			return -1
-		}
-		a, u = a+1, u+1
-	}
-	if a != len(alias) || a == 0 {
-		return -1
-	}
-	if alias[a-1] != '/' && u < len(path) && path[u] != '/' {
-		return -1
-	}
-	return u
 }
