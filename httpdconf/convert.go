@@ -2,7 +2,6 @@ package httpdconf
 
 import (
 	"fmt"
-	"github.com/proxybalancer/balancer/internal/pathmatch"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
 	apconf "github.com/proxybalancer/balancer/internal/httpdconf"
+	"github.com/proxybalancer/balancer/internal/pathmatch"
 	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
 )
