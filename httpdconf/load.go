@@ -44,18 +44,7 @@ type Error struct {
 
 // Error returns "file:line: Directive: msg", leaving out the empty parts.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Directive != "" {
-		b.WriteString(e.Directive)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return (&apconf.Error{File: e.File, Line: e.Line, Directive: e.Directive, Msg: e.Msg}).Error()
 }
 
 // Unwrap returns the underlying error.
