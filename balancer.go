@@ -490,8 +490,17 @@ func tiersOf(ms []*member) [][]*member {
 func (b *Balancer) Name() string { return b.name }
 
 // ServeHTTP routes r to a member and proxies it there.
+//
+// The request path is normalised first, as Apache's core does (dot
+// segments removed, slashes merged); a path climbing above the root gets
+// 400.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.serve(w, r, r.URL.Path, r.URL.RawPath, nil)
+	path, rawPath, ok := requestPath(r)
+	if !ok {
+		http.Error(w, "invalid URL path", http.StatusBadRequest)
+		return
+	}
+	b.serve(w, r, path, rawPath, nil)
 }
 
 // serve routes r with path (and its escaped form rawPath, if it needs one)

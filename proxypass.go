@@ -89,20 +89,25 @@ func (mx *Mux) Wrap(next http.Handler) http.Handler {
 }
 
 func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	reqPath, reqRaw, ok := requestPath(r)
+	if !ok {
+		http.Error(w, "invalid URL path", http.StatusBadRequest)
+		return
+	}
 	for i := range mx.passes {
 		p := &mx.passes[i]
-		n := pathmatch.Alias(r.URL.Path, p.Path)
+		n := pathmatch.Alias(reqPath, p.Path)
 		if n < 0 {
 			continue
 		}
 		if p.Balancer == nil {
 			break
 		}
-		path := p.BalancerPath + r.URL.Path[n:]
+		path := p.BalancerPath + reqPath[n:]
 		rawPath := ""
-		if r.URL.RawPath != "" {
-			if k := pathmatch.Alias(r.URL.RawPath, p.Path); k >= 0 {
-				rawPath = p.BalancerPath + r.URL.RawPath[k:]
+		if reqRaw != "" {
+			if k := pathmatch.Alias(reqRaw, p.Path); k >= 0 {
+				rawPath = p.BalancerPath + reqRaw[k:]
 			}
 			if u, err := url.PathUnescape(rawPath); err != nil || u != path {
 				rawPath = ""
@@ -116,4 +121,25 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		return
 	}
 	next.ServeHTTP(w, r)
+}
+
+// requestPath returns r's URL path normalised as Apache's core normalises
+// every request before routing it: dot segments removed, slashes merged,
+// escaped unreserved characters decoded (see pathmatch.Normalize). Apache
+// both looks for sticky parameters in, and forwards, the normalised path.
+// ok is false when the path climbs above the root (Apache answers 400).
+func requestPath(r *http.Request) (path, rawPath string, ok bool) {
+	esc := r.URL.EscapedPath()
+	n, ok := pathmatch.Normalize(esc)
+	if n == esc {
+		return r.URL.Path, r.URL.RawPath, ok
+	}
+	p, err := url.PathUnescape(n)
+	if err != nil {
+		return r.URL.Path, r.URL.RawPath, ok
+	}
+	if (&url.URL{Path: p}).EscapedPath() == n {
+		n = ""
+	}
+	return p, n, ok
 }

@@ -170,3 +170,43 @@ func TestNewMuxRejects(t *testing.T) {
 		}
 	}
 }
+
+// The request path is normalised before mounting, routing and forwarding,
+// as Apache's core does: ".." cannot slip past an exclusion, the member gets
+// the clean path, and a path above the root is refused.
+func TestPathNormalised(t *testing.T) {
+	rc := newRecorder(t, "m1")
+	b := mustNew(t, balancer.Config{Name: "c", Members: []balancer.Member{{URL: rc.srv.URL}}})
+	mux, _ := balancer.NewMux(
+		balancer.ProxyPass{Path: "/app/admin"},
+		balancer.ProxyPass{Path: "/app", Balancer: b},
+	)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "next") })
+	h := mux.Wrap(next)
+	tests := []struct{ path, wantBody, wantURI string }{
+		{"/app/x/../admin/users", "next", ""},
+		{"/app//admin", "next", ""},
+		{"/app/a/./b//c/%2e%2e/d?q=1", "m1", "/a/b/d?q=1"},
+		{"/app/x/%2e", "m1", "/x/"},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "http://front.example"+tt.path, nil)
+		h.ServeHTTP(w, r)
+		if w.Body.String() != tt.wantBody {
+			t.Errorf("%s: %q, want %q", tt.path, w.Body.String(), tt.wantBody)
+		}
+		if tt.wantURI != "" && rc.last() != tt.wantURI {
+			t.Errorf("%s: member got %q, want %q", tt.path, rc.last(), tt.wantURI)
+		}
+	}
+	for _, h := range []http.Handler{mux, b} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.Path = "/../etc/passwd"
+		h.ServeHTTP(w, r)
+		if w.Code != 400 {
+			t.Errorf("above the root: %d, want 400", w.Code)
+		}
+	}
+}
