@@ -23,12 +23,12 @@ func TestNormalize(t *testing.T) {
 		{"/x/..;jsessionid=a.r2", "/x/..;jsessionid=a.r2", true}, // not a dot segment
 		{"/x/..", "/", true},
 		{"/a/./b", "/a/b", true},
-		{"/a/%7Euser/%41", "/a/~user/A", true},  // unreserved escapes are decoded
-		{"/a%2Fb/../c", "/c", true},             // %2F is no separator: "a%2Fb" is one segment
-		{"/a%2fb", "/a%2fb", true},              // unchanged
-		{"/a%20b/./c", "/a%20b/c", true},        // reserved escapes stay
-		{"/../x", "/x", false},                  // above the root: Apache answers 400
-		{"/.hidden/x", "/.hidden/x", true},      // not a dot segment
+		{"/a/%7Euser/%41", "/a/~user/A", true}, // unreserved escapes are decoded
+		{"/a%2Fb/../c", "/c", true},            // %2F is no separator: "a%2Fb" is one segment
+		{"/a%2fb", "/a%2fb", true},             // unchanged
+		{"/a%20b/./c", "/a%20b/c", true},       // reserved escapes stay
+		{"/../x", "/x", false},                 // above the root: Apache answers 400
+		{"/.hidden/x", "/.hidden/x", true},     // not a dot segment
 		{"/a/...", "/a/...", true},
 		{"/%%370", "/%70", true}, // one pass, as Apache
 	}
