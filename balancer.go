@@ -214,7 +214,8 @@ type Balancer struct {
 	// mu is the selection lock, Apache's balancer mutex: it serialises
 	// force recovery, sticky bookkeeping and the scheduler's Pick, which
 	// update the members' LBStatus together. Held for arithmetic only.
-	mu sync.Mutex
+	mu      sync.Mutex
+	scratch scratch // selection buffers, guarded by mu
 
 	// adminMu serialises configuration changes; cfg is the configuration
 	// the current snapshot was built from.

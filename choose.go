@@ -3,6 +3,8 @@ package balancer
 import (
 	"fmt"
 	"time"
+
+	"github.com/proxybalancer/balancer/lbmethod"
 )
 
 // Reason says how a member was chosen.
@@ -48,6 +50,25 @@ type selection struct {
 	// exclude, when set, makes the members it tried unusable (a retry
 	// after send goes to a member not tried yet).
 	exclude *requestState
+	sc      *scratch // the balancer's buffers; the selection lock is held
+}
+
+// scratch holds the buffers one selection fills: the candidates handed to
+// the scheduler, their members, and saved credits for a dry run. One per
+// balancer, used under the selection lock, so a request allocates none.
+type scratch struct {
+	cands   []*lbmethod.Member
+	members []*member
+	saved   []int64
+}
+
+func (sel *selection) reset() {
+	sel.sc.cands, sel.sc.members = sel.sc.cands[:0], sel.sc.members[:0]
+}
+
+func (sel *selection) add(m *member) {
+	sel.sc.cands = append(sel.sc.cands, &m.lb)
+	sel.sc.members = append(sel.sc.members, m)
 }
 
 // usable reports whether m can take a request, first giving a member in
@@ -161,7 +182,7 @@ func (s *snapshot) routeOwned(route string) bool {
 // member; when that is nobody, the usable hot standbys. Draining members
 // are never candidates.
 func (sel *selection) candidates(st *requestState, tier []*member) {
-	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+	sel.reset()
 	unusable := 0
 	for _, m := range tier {
 		f := m.flags()
@@ -176,7 +197,7 @@ func (sel *selection) candidates(st *requestState, tier []*member) {
 			continue
 		}
 		if ok {
-			st.addCandidate(m)
+			sel.add(m)
 		} else {
 			unusable++
 		}
@@ -186,16 +207,16 @@ func (sel *selection) candidates(st *requestState, tier []*member) {
 			break
 		}
 		if f := m.flags(); f&StatusSpare != 0 && f&StatusDrain == 0 && sel.isUsable(m) {
-			st.addCandidate(m)
+			sel.add(m)
 			unusable--
 		}
 	}
-	if len(st.cands) > 0 {
+	if len(sel.sc.cands) > 0 {
 		return
 	}
 	for _, m := range tier {
 		if f := m.flags(); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
-			st.addCandidate(m)
+			sel.add(m)
 		}
 	}
 }
@@ -203,10 +224,10 @@ func (sel *selection) candidates(st *requestState, tier []*member) {
 // allCandidates fills st's buffers with every usable member, for methods
 // that ignore tiers (heartbeat).
 func (sel *selection) allCandidates(st *requestState, s *snapshot) {
-	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+	sel.reset()
 	for _, m := range s.members {
 		if sel.usable(m) {
-			st.addCandidate(m)
+			sel.add(m)
 		}
 	}
 }
@@ -231,25 +252,26 @@ func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
 }
 
 func (sel *selection) schedule(st *requestState, s *snapshot) *member {
-	if len(st.cands) == 0 {
+	if len(sel.sc.cands) == 0 {
 		return nil
 	}
 	if sel.dry {
-		st.saved = st.saved[:0]
-		for _, c := range st.cands {
-			st.saved = append(st.saved, c.LBStatus)
+		sc := sel.sc
+		sc.saved = sc.saved[:0]
+		for _, c := range sc.cands {
+			sc.saved = append(sc.saved, c.LBStatus)
 		}
 		defer func() {
-			for i, c := range st.cands {
-				c.LBStatus = st.saved[i]
+			for i, c := range sc.cands {
+				c.LBStatus = sc.saved[i]
 			}
 		}()
 	}
-	i := s.sched.Pick(st.cands)
-	if i < 0 || i >= len(st.cands) {
+	i := s.sched.Pick(sel.sc.cands)
+	if i < 0 || i >= len(sel.sc.cands) {
 		return nil
 	}
-	return st.candMembers[i]
+	return sel.sc.members[i]
 }
 
 // choose runs one attempt's routing, as Apache's proxy_balancer_pre_request:
@@ -258,7 +280,7 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 // wrapping ErrNoMember.
 func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	s := st.snap
-	sel := selection{now: b.now(), dry: dry}
+	sel := selection{now: b.now(), dry: dry, sc: &b.scratch}
 	if st.start.IsZero() {
 		st.start = sel.now // the request's first choice: its start
 	}
@@ -287,8 +309,8 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 				reason, routeChanged = ReasonRedirected, true
 			}
 			if !dry {
-				st.usableMembers(&sel, s)
-				s.sched.StickyHit(&m.lb, st.cands)
+				sel.usableMembers(s)
+				s.sched.StickyHit(&m.lb, sel.sc.cands)
 			}
 		} else if s.noFailover && s.routeOwned(st.route) {
 			b.mu.Unlock()
@@ -341,13 +363,13 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	return m, nil
 }
 
-// usableMembers fills st's candidate buffers with every usable member, for
+// usableMembers fills the scratch buffers with every usable member, for
 // sticky bookkeeping.
-func (st *requestState) usableMembers(sel *selection, s *snapshot) {
-	st.cands, st.candMembers = st.cands[:0], st.candMembers[:0]
+func (sel *selection) usableMembers(s *snapshot) {
+	sel.reset()
 	for _, m := range s.members {
 		if sel.isUsable(m) {
-			st.addCandidate(m)
+			sel.add(m)
 		}
 	}
 }

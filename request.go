@@ -56,15 +56,7 @@ type requestState struct {
 	picked       time.Time    // when the current member was chosen
 	headers      time.Time    // when its response headers arrived
 
-	// Scratch buffers for selection, used under the selection lock.
-	cands       []*lbmethod.Member
-	candMembers []*member
-	saved       []int64
-
 	triedBuf [4]*member
-	candBuf  [8]*lbmethod.Member
-	candMBuf [8]*member
-	savedBuf [8]int64
 }
 
 func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *requestState {
@@ -77,9 +69,6 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		in:      r,
 	}
 	st.tried = st.triedBuf[:0]
-	st.cands = st.candBuf[:0]
-	st.candMembers = st.candMBuf[:0]
-	st.saved = st.savedBuf[:0]
 	st.capture, _ = r.Context().Value(captureKey{}).(*Info)
 	if sc := st.snap.sticky; sc != nil {
 		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
@@ -93,11 +82,6 @@ func (st *requestState) Value(key any) any {
 		return st
 	}
 	return st.Context.Value(key)
-}
-
-func (st *requestState) addCandidate(m *member) {
-	st.cands = append(st.cands, &m.lb)
-	st.candMembers = append(st.candMembers, m)
 }
 
 // publish copies the routing decision to an outer Capture.

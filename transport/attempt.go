@@ -34,7 +34,7 @@ const (
 type attempt struct {
 	t      *Transport
 	parent context.Context // the caller's request context
-	cancel context.CancelCauseFunc
+	cancel context.CancelCauseFunc // only with a ping; nil otherwise
 	body   sendBody
 	slot   bool // holds one of t.slots
 
@@ -105,7 +105,9 @@ func (a *attempt) finish() {
 		a.pingTimer.Stop()
 	}
 	a.mu.Unlock()
-	a.cancel(errAttemptDone)
+	if a.cancel != nil {
+		a.cancel(errAttemptDone)
+	}
 	if a.slot {
 		a.t.slots.release()
 	}
@@ -189,9 +191,16 @@ func (a *attempt) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readFired aborts a body read that waited Timeout: by the attempt's
+// context when it has one, else by closing the body, which makes net/http
+// drop the connection and the blocked Read return.
 func (a *attempt) readFired() {
 	a.timedOut.Store(true)
-	a.cancel(errReadExpired)
+	if a.cancel != nil {
+		a.cancel(errReadExpired)
+		return
+	}
+	a.resp.Close()
 }
 
 // Close closes the response body and ends the attempt.
