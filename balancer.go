@@ -226,6 +226,7 @@ type Balancer struct {
 
 	changeCh atomic.Pointer[chan struct{}] // closed and replaced by notify
 	ramping  atomic.Bool                   // a member may be in slow start
+	flagGen  atomic.Uint64                 // counts member flag changes
 	budget   retryBudget
 	retries  atomic.Int64 // requests retried after they were sent
 
@@ -244,15 +245,20 @@ type snapshot struct {
 	// defaultSched: sched is the byrequests made for a nil Config.Method.
 	defaultSched bool
 
-	sticky     *stickyConfig // nil: no sticky sessions
-	obs        *Observer
-	log        *slog.Logger
-	slow       lbmethod.SlowStart
-	lbs        []*lbmethod.Member // every member's scheduler view, in order
-	timeout    time.Duration
-	failOn     []int
-	failOnTime bool
-	idempotent func(*http.Request) bool
+	sticky *stickyConfig // nil: no sticky sessions
+	obs    *Observer
+	log    *slog.Logger
+	slow   lbmethod.SlowStart
+	lbs    []*lbmethod.Member   // every member's scheduler view, in order
+	routes map[string][]*member // members by route, in order
+
+	// Candidate caches, guarded by the balancer's selection lock.
+	tierCache   []candCache
+	usableCache candCache
+	timeout     time.Duration
+	failOn      []int
+	failOnTime  bool
+	idempotent  func(*http.Request) bool
 
 	noIdempotentRetry bool
 	noFailover        bool
@@ -436,6 +442,13 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		s.members = append(s.members, m)
 	}
 	s.tiers = tiersOf(s.members)
+	s.tierCache = make([]candCache, len(s.tiers))
+	s.routes = map[string][]*member{}
+	for _, m := range s.members {
+		if r := m.cfg.Load().route; r != "" {
+			s.routes[r] = append(s.routes[r], m)
+		}
+	}
 	for _, m := range s.members {
 		s.lbs = append(s.lbs, &m.lb)
 	}

@@ -51,6 +51,35 @@ type selection struct {
 	// after send goes to a member not tried yet).
 	exclude *requestState
 	sc      *scratch // the balancer's buffers; the selection lock is held
+	b       *Balancer
+
+	// cands and members are the current candidates: the scratch buffers
+	// or a cache's.
+	cands   []*lbmethod.Member
+	members []*member
+}
+
+// candCache keeps a candidate list that holds while no member's flags have
+// changed (gen is the balancer's flag generation when it was built), so a
+// large balancer does not rebuild it on every request. Guarded by the
+// selection lock.
+type candCache struct {
+	gen     uint64
+	ok      bool
+	cands   []*lbmethod.Member
+	members []*member
+}
+
+func (c *candCache) valid(gen uint64) bool { return c.ok && c.gen == gen }
+
+func (c *candCache) store(gen uint64, sel *selection) {
+	c.cands = append(c.cands[:0], sel.cands...)
+	c.members = append(c.members[:0], sel.members...)
+	c.gen, c.ok = gen, true
+}
+
+func (sel *selection) use(c *candCache) {
+	sel.cands, sel.members = c.cands, c.members
 }
 
 // scratch holds the buffers one selection fills: the candidates handed to
@@ -63,12 +92,14 @@ type scratch struct {
 }
 
 func (sel *selection) reset() {
-	sel.sc.cands, sel.sc.members = sel.sc.cands[:0], sel.sc.members[:0]
+	sel.cands, sel.members = sel.sc.cands[:0], sel.sc.members[:0]
 }
 
+// add appends a candidate to the scratch buffers (after reset).
 func (sel *selection) add(m *member) {
-	sel.sc.cands = append(sel.sc.cands, &m.lb)
-	sel.sc.members = append(sel.sc.members, m)
+	sel.cands = append(sel.cands, &m.lb)
+	sel.members = append(sel.members, m)
+	sel.sc.cands, sel.sc.members = sel.cands, sel.members
 }
 
 // usable reports whether m can take a request, first giving a member in
@@ -143,13 +174,13 @@ func (sel *selection) forceRecovery(s *snapshot) {
 func (sel *selection) routeMember(s *snapshot, route string, depth int) *member {
 	for pass := 0; pass < 2; pass++ {
 		standby := pass == 1
-		for _, m := range s.members {
+		for _, m := range s.routes[route] {
 			if (m.flags()&StatusStandby != 0) != standby {
 				continue
 			}
 			c := m.cfg.Load()
-			if c.route == "" || c.route != route {
-				continue
+			if c.route != route {
+				continue // changed since the snapshot was built
 			}
 			if sel.usable(m) {
 				return m
@@ -168,12 +199,7 @@ func (sel *selection) routeMember(s *snapshot, route string, depth int) *member 
 // routeOwned reports whether some member's route is route (the nofailover
 // rule applies only then).
 func (s *snapshot) routeOwned(route string) bool {
-	for _, m := range s.members {
-		if r := m.cfg.Load().route; r != "" && r == route {
-			return true
-		}
-	}
-	return false
+	return route != "" && len(s.routes[route]) > 0
 }
 
 // candidates fills st's buffers with the scheduler's candidates of one
@@ -181,8 +207,16 @@ func (s *snapshot) routeOwned(route string) bool {
 // regular members in order, then one usable spare for each unusable regular
 // member; when that is nobody, the usable hot standbys. Draining members
 // are never candidates.
-func (sel *selection) candidates(st *requestState, tier []*member) {
+func (sel *selection) candidates(tier []*member, cache *candCache) {
+	gen := sel.b.flagGen.Load()
+	if cache.valid(gen) && sel.exclude == nil {
+		sel.use(cache)
+		return
+	}
 	sel.reset()
+	// A dry run sees the same candidates unless it supposes a forced
+	// recovery; a tier with a member in error state is never cached.
+	cacheable := !sel.forced && sel.exclude == nil
 	unusable := 0
 	for _, m := range tier {
 		f := m.flags()
@@ -193,6 +227,10 @@ func (sel *selection) candidates(st *requestState, tier []*member) {
 			continue
 		}
 		ok := sel.usable(m)
+		if m.flags()&StatusError != 0 {
+			// Its retry must be looked at on every selection.
+			cacheable = false
+		}
 		if f&(StatusSpare|StatusStandby) != 0 {
 			continue
 		}
@@ -211,13 +249,15 @@ func (sel *selection) candidates(st *requestState, tier []*member) {
 			unusable--
 		}
 	}
-	if len(sel.sc.cands) > 0 {
-		return
-	}
-	for _, m := range tier {
-		if f := m.flags(); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
-			sel.add(m)
+	if len(sel.cands) == 0 {
+		for _, m := range tier {
+			if f := m.flags(); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
+				sel.add(m)
+			}
 		}
+	}
+	if cacheable {
+		cache.store(gen, sel)
 	}
 }
 
@@ -242,8 +282,8 @@ func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
 		}
 		return nil, -1
 	}
-	for _, tier := range s.tiers {
-		sel.candidates(st, tier)
+	for i, tier := range s.tiers {
+		sel.candidates(tier, &s.tierCache[i])
 		if m := sel.schedule(st, s); m != nil {
 			return m, m.cfg.Load().lbset
 		}
@@ -252,26 +292,26 @@ func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
 }
 
 func (sel *selection) schedule(st *requestState, s *snapshot) *member {
-	if len(sel.sc.cands) == 0 {
+	if len(sel.cands) == 0 {
 		return nil
 	}
 	if sel.dry {
 		sc := sel.sc
 		sc.saved = sc.saved[:0]
-		for _, c := range sc.cands {
+		for _, c := range sel.cands {
 			sc.saved = append(sc.saved, c.LBStatus)
 		}
 		defer func() {
-			for i, c := range sc.cands {
+			for i, c := range sel.cands {
 				c.LBStatus = sc.saved[i]
 			}
 		}()
 	}
-	i := s.sched.Pick(sel.sc.cands)
-	if i < 0 || i >= len(sel.sc.cands) {
+	i := s.sched.Pick(sel.cands)
+	if i < 0 || i >= len(sel.cands) {
 		return nil
 	}
-	return sel.sc.members[i]
+	return sel.members[i]
 }
 
 // choose runs one attempt's routing, as Apache's proxy_balancer_pre_request:
@@ -280,7 +320,7 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 // wrapping ErrNoMember.
 func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	s := st.snap
-	sel := selection{now: b.now(), dry: dry, sc: &b.scratch}
+	sel := selection{now: b.now(), dry: dry, sc: &b.scratch, b: b}
 	if st.start.IsZero() {
 		st.start = sel.now // the request's first choice: its start
 	}
@@ -310,7 +350,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 			}
 			if !dry {
 				sel.usableMembers(s)
-				s.sched.StickyHit(&m.lb, sel.sc.cands)
+				s.sched.StickyHit(&m.lb, sel.cands)
 			}
 		} else if s.noFailover && s.routeOwned(st.route) {
 			b.mu.Unlock()
@@ -366,12 +406,18 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 // usableMembers fills the scratch buffers with every usable member, for
 // sticky bookkeeping.
 func (sel *selection) usableMembers(s *snapshot) {
+	gen := sel.b.flagGen.Load()
+	if s.usableCache.valid(gen) {
+		sel.use(&s.usableCache)
+		return
+	}
 	sel.reset()
 	for _, m := range s.members {
 		if sel.isUsable(m) {
 			sel.add(m)
 		}
 	}
+	s.usableCache.store(gen, sel)
 }
 
 // triedMember reports whether m was chosen for this request already.

@@ -96,6 +96,7 @@ func (m *member) changeAt(set, clear Status, why string, now time.Time) {
 		}
 		if m.status.CompareAndSwap(old, nv) {
 			if m.owner != nil {
+				m.owner.flagGen.Add(1)
 				m.since.Store(now.UnixNano())
 				if !Status(old).Usable() && Status(nv).Usable() {
 					m.owner.memberUp(m)
