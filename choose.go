@@ -26,6 +26,8 @@ const (
 	ReasonNoFailover
 )
 
+// String returns the reason's name: "sticky", "redirected", "scheduled",
+// "nofailover" or "none".
 func (r Reason) String() string {
 	switch r {
 	case ReasonSticky:
