@@ -33,7 +33,7 @@ const (
 // once the response arrived, the response body with its read timer.
 type attempt struct {
 	t      *Transport
-	parent context.Context // the caller's request context
+	parent context.Context         // the caller's request context
 	cancel context.CancelCauseFunc // only with a ping; nil otherwise
 	body   sendBody
 	slot   bool // holds one of t.slots
