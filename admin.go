@@ -60,6 +60,7 @@ func (b *Balancer) apply(cfg Config) error {
 	b.cfg = cfg
 	b.snap.Store(s)
 	b.notify()
+	b.logConfigWarnings(&cfg, s)
 	kept := make(map[*member]bool, len(s.members))
 	for _, m := range s.members {
 		kept[m] = true

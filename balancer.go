@@ -186,7 +186,9 @@ type Config struct {
 	// Logger receives the balancer's log: routing decisions at debug level
 	// (the route found and where, the member chosen, why the route
 	// changed), member state changes at info (back in use) or warn (out of
-	// use). Nil is silent.
+	// use), and warnings about the configuration (a member URL ending in
+	// '/', a redirect to no route, a route cookie the balancer never reads)
+	// at warn when it is applied. Nil is silent.
 	Logger *slog.Logger
 
 	// Observer, if set, receives the balancer's events for metrics.
@@ -299,6 +301,7 @@ func New(cfg Config) (*Balancer, error) {
 	}
 	b.cfg = cfg
 	b.snap.Store(s)
+	b.logConfigWarnings(&cfg, s)
 	b.proxy = httputil.ReverseProxy{
 		Rewrite:        b.rewrite(cfg.Rewrite),
 		Transport:      (*failover)(b),

@@ -149,3 +149,32 @@ func TestObserverNoMember(t *testing.T) {
 		t.Errorf("done: %+v", ev.done)
 	}
 }
+
+func TestConfigWarningsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	mustNew(t, balancer.Config{
+		Members: []balancer.Member{
+			{URL: "http://a/app/", Route: "r1"},
+			{URL: "http://b", Route: "r1", Redirect: "zz"},
+		},
+		StickySession: "JSESSIONID",
+		RouteCookie:   &balancer.RouteCookie{Name: "ROUTEID"},
+		Transport:     newStub(),
+		Logger:        log,
+	})
+	out := buf.String()
+	for _, want := range []string{
+		`member \"http://a/app/\": the URL ends in '/'`,
+		`route \"r1\" is also the route of \"http://a/app/\"`,
+		`redirect \"zz\" names no member's route`,
+		`routecookie \"ROUTEID\": not the sticky cookie \"JSESSIONID\"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "level=WARN"); n != 4 {
+		t.Errorf("%d warnings, want 4:\n%s", n, out)
+	}
+}
