@@ -26,6 +26,10 @@ type ManagerConfig struct {
 	// counts until it leaves the balancer (an Update without it).
 	Growth int
 
+	// GrowthFor sets the growth of some balancers, keyed like Nonces,
+	// overriding Growth for them (Apache's growth= is per balancer).
+	GrowthFor map[string]int
+
 	// Nonces fixes the nonce of some balancers, keyed by name ("mycluster"
 	// or "balancer://mycluster"; Apache's nonce=). A nonce is at most 36
 	// bytes, without control characters or spaces. An empty nonce makes
@@ -85,7 +89,6 @@ type ManagerConfig struct {
 // embedder's authentication. A Manager is safe for concurrent use.
 type Manager struct {
 	now       func() time.Time
-	growth    int
 	readOnly  bool
 	stateFile string
 	trusted   map[string]bool
@@ -100,10 +103,11 @@ type Manager struct {
 
 // managed is one balancer as the manager knows it.
 type managed struct {
-	b     *Balancer
-	name  string // lower-cased, without "balancer://"
-	nonce string // "" = read-only
-	added map[string]bool
+	b      *Balancer
+	name   string // lower-cased, without "balancer://"
+	nonce  string // "" = read-only
+	growth int    // members the manager may add
+	added  map[string]bool
 }
 
 const mgrMaxNonce = 36 // Apache stores nonces in 37-byte fields
@@ -114,7 +118,6 @@ const mgrMaxNonce = 36 // Apache stores nonces in 37-byte fields
 func NewManager(cfg ManagerConfig) (*Manager, error) {
 	mg := &Manager{
 		now:       cfg.Now,
-		growth:    cfg.Growth,
 		readOnly:  cfg.ReadOnly,
 		stateFile: cfg.StateFile,
 		trusted:   map[string]bool{},
@@ -137,9 +140,24 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		if mg.byName[name] != nil {
 			return nil, fmt.Errorf("balancer: manager: balancer %q: given twice", b.Name())
 		}
-		m := &managed{b: b, name: name, added: map[string]bool{}}
+		m := &managed{b: b, name: name, added: map[string]bool{}, growth: cfg.Growth}
 		mg.byName[name] = m
 		mg.list = append(mg.list, m)
+	}
+	grown := map[*managed]string{}
+	for key, g := range cfg.GrowthFor {
+		m := mg.byName[mgrShortName(key)]
+		if m == nil {
+			return nil, fmt.Errorf("balancer: manager: growthfor %q: no such balancer", key)
+		}
+		if other, dup := grown[m]; dup {
+			return nil, fmt.Errorf("balancer: manager: growthfor %q: %s has a growth already (under %q)", key, m.b.Name(), other)
+		}
+		if g < 0 || g > 100 {
+			return nil, fmt.Errorf("balancer: manager: growthfor %q: growth %d: out of range 0..100", key, g)
+		}
+		grown[m] = key
+		m.growth = g
 	}
 	fixed := map[*managed]string{}
 	for key, nonce := range cfg.Nonces {

@@ -661,8 +661,8 @@ func (mg *Manager) applyEdit(m *managed, e *mgrEdit) (bool, error) {
 				if _, dup := index[a.v]; dup {
 					return false, &mgrFieldError{field: a.field, value: a.raw, msg: "already a member of " + m.b.Name()}
 				}
-				if used >= mg.growth {
-					return false, &mgrFieldError{field: a.field, value: a.raw, msg: fmt.Sprintf("no room: growth is %d and %d added members are in use", mg.growth, used)}
+				if used >= m.growth {
+					return false, &mgrFieldError{field: a.field, value: a.raw, msg: fmt.Sprintf("no room: growth is %d and %d added members are in use", m.growth, used)}
 				}
 				used++
 				// Apache: an added member starts disabled, with no route.

@@ -162,7 +162,7 @@ func (mg *Manager) pageBalancer(st *managedState, sel mgrView, now time.Time) mg
 	if !pb.Editable {
 		pb.Nonce = ""
 	}
-	pb.Room = max(mg.growth-st.growthUsed(), 0)
+	pb.Room = max(m.growth-st.growthUsed(), 0)
 	pb.MaxMembers = pb.Used + pb.Room
 	pb.CanAdd = pb.Editable && pb.Room > 0
 	if c, p, err := mgrStickyNames(cfg.StickySession); err == nil && c != "" {

@@ -129,7 +129,7 @@ func (mg *Manager) writeJSON(w http.ResponseWriter, code int, sel mgrView) {
 			continue
 		}
 		jb := mg.state(m, false).json(mg.readOnly)
-		jb.Growth = mg.growth
+		jb.Growth = m.growth
 		doc.Balancers = append(doc.Balancers, jb)
 	}
 	mgrWriteJSON(w, code, doc)

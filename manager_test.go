@@ -368,6 +368,17 @@ func TestManagerSameMethodKeepsScheduler(t *testing.T) {
 	}
 }
 
+// GrowthFor overrides Growth per balancer, as Apache's growth= is.
+func TestManagerGrowthFor(t *testing.T) {
+	_, mg, _ := managed(t, func(c *balancer.ManagerConfig) { c.GrowthFor = map[string]int{"balancer://shop": 1} })
+	if w := post(t, mg, form("b_wyes", "1", "b_nwrkr", "http://new1")); w.Code != 200 {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
+	if w := post(t, mg, form("b_wyes", "1", "b_nwrkr", "http://new2")); w.Code != 400 || !strings.Contains(w.Body.String(), "growth is 1") {
+		t.Errorf("second with growthfor 1 (growth 2): %d %s", w.Code, w.Body)
+	}
+}
+
 func TestManagerAddMember(t *testing.T) {
 	b, mg, _ := managed(t)
 	if w := post(t, mg, form("b_wyes", "1", "b_nwrkr", " HTTP://New:80/app ")); w.Code != 200 {
@@ -633,6 +644,9 @@ func TestNewManagerErrors(t *testing.T) {
 		{"same name", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b, b2}}, `balancer "balancer://x"`},
 		{"growth -1", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Growth: -1}, "growth -1"},
 		{"growth 101", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Growth: 101}, "growth 101"},
+		{"growthfor out of range", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 101}}, `growthfor "x": growth 101`},
+		{"growthfor of no balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"y": 1}}, `growthfor "y"`},
+		{"two growths for one balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 1, "balancer://x": 2}}, "has a growth already"},
 		{"nonce too long", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": strings.Repeat("n", 37)}}, `nonces "x"`},
 		{"nonce with space", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "a b"}}, `nonces "x"`},
 		{"two nonces for one balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "n", "balancer://X": "m"}}, "has a nonce already"},

@@ -154,12 +154,11 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 }
 
 // managerConfig is the manager for the loaded balancers, with the
-// configuration's growth, nonces and BalancerPersist. ManagerConfig.Growth
-// is one value for all balancers: the largest growth= is used.
+// configuration's growth (per balancer), nonces and BalancerPersist.
 func managerConfig(l *httpdconf.Loaded, o options) balancer.ManagerConfig {
-	mc := balancer.ManagerConfig{Balancers: l.Balancers}
+	mc := balancer.ManagerConfig{Balancers: l.Balancers, GrowthFor: map[string]int{}}
 	for _, b := range l.Config.Balancers {
-		mc.Growth = max(mc.Growth, b.Growth)
+		mc.GrowthFor[b.Config.Name] = b.Growth
 		if b.NonceSet {
 			if mc.Nonces == nil {
 				mc.Nonces = map[string]string{}
