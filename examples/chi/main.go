@@ -16,11 +16,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/examples/internal/demo"
 )
 
 func main() {
@@ -28,7 +28,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	backends := startBackends(2)
+	backends := demo.Backends("backend1", "backend2")
 	defer func() {
 		for _, s := range backends {
 			s.Close()
@@ -43,9 +43,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("curl http://%[1]s/api/users  (balanced)\ncurl http://%[1]s/health     (chi)\ncurl http://%[1]s/v2/items   (balancer mounted in chi)\n", l.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { <-ctx.Done(); srv.Close() }()
-	if err := srv.Serve(l); err != http.ErrServerClosed {
+	if err := demo.Serve(ctx, l, h); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -76,16 +74,4 @@ func newHandler(backends []*httptest.Server) (http.Handler, error) {
 	// Mounted inside the router: the balancer gets the request path as it is.
 	r.Handle("/v2/*", api)
 	return r, nil
-}
-
-// startBackends starts n in-process backends that echo what they got.
-func startBackends(n int) []*httptest.Server {
-	var out []*httptest.Server
-	for i := range n {
-		name := fmt.Sprintf("backend%d", i+1)
-		out = append(out, httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "%s got %s\n", name, r.URL.Path)
-		})))
-	}
-	return out
 }

@@ -4,10 +4,12 @@ import (
 	"io"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/proxybalancer/balancer/examples/internal/demo"
 )
 
 func TestGorillaExample(t *testing.T) {
-	backends := startBackends(2)
+	backends := demo.Backends("backend1", "backend2")
 	for _, s := range backends {
 		t.Cleanup(s.Close)
 	}

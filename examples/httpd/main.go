@@ -28,7 +28,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,6 +43,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/examples/internal/demo"
 	"github.com/proxybalancer/balancer/httpdconf"
 )
 
@@ -136,20 +136,7 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 		<-hcDone
 	}()
 
-	front := &http.Server{Handler: loaded.Mux.Wrap(fallback), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- front.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = front.Shutdown(shutdown)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
+	err = demo.Serve(ctx, l, loaded.Mux.Wrap(fallback))
 	return err
 }
 

@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/examples/internal/demo"
 )
 
 // options are the command's settings.
@@ -102,24 +102,11 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 	mux := http.NewServeMux()
 	mux.Handle("/app/", b)
 	mux.Handle("/balancer-manager", guard(mgr, o))
-	front := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(out, `balancer on http://%[1]s/app/ over node1, node2, node3
 manager on http://%[1]s/balancer-manager (allowed: %[2]v%[3]s)
 stop with Ctrl-C
 `, l.Addr(), o.allow, authNote(o))
-	errc := make(chan error, 1)
-	go func() { errc <- front.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = front.Shutdown(shutdown)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
+	err = demo.Serve(ctx, l, mux)
 	// Keep what was changed at runtime outside the manager too.
 	if serr := mgr.Save(); err == nil {
 		err = serr

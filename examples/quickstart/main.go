@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/examples/internal/demo"
 )
 
 func main() {
@@ -65,7 +65,6 @@ func run(ctx context.Context, l net.Listener, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	front := &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(out, `balancer on http://%[1]s over node1, node2 and node3 (hot standby)
 try:
   curl -i http://%[1]s/hello                      # round robin over node1 and node2, sets ROUTEID
@@ -73,21 +72,9 @@ try:
   curl -i 'http://%[1]s/hello?ROUTEID=.node3'     # the standby serves its own sessions
 stop with Ctrl-C
 `, l.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- front.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = front.Shutdown(shutdown)
+	err = demo.Serve(ctx, l, b)
 	for _, s := range servers {
-		s.Shutdown(shutdown)
-	}
-	if errors.Is(<-errc, http.ErrServerClosed) {
-		return err
+		s.Close()
 	}
 	return err
 }
