@@ -12,7 +12,6 @@ package balancer_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -28,24 +27,6 @@ import (
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/transport"
 )
-
-// scaleTransport answers every request at once with a fixed 64-byte body,
-// so the benchmarks measure the balancer and ReverseProxy, not a network.
-type scaleTransport struct{}
-
-var scaleBody = strings.Repeat("y", 64)
-
-func (scaleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{
-		StatusCode:    200,
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"text/plain"}},
-		Body:          io.NopCloser(strings.NewReader(scaleBody)),
-		ContentLength: int64(len(scaleBody)),
-		Request:       r,
-	}, nil
-}
 
 // scaleMembers returns n members numbered from first, with distinct hosts
 // and the routes r<i>.
@@ -91,7 +72,7 @@ func scaleBare() http.Handler {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:  scaleTransport{},
+		Transport:  staticTransport{},
 		BufferPool: &transport.BufferPool{},
 	}
 }
@@ -135,7 +116,7 @@ func BenchmarkScaleServeHTTP(b *testing.B) {
 		}
 	})
 	for _, n := range scaleSizes {
-		bl := scaleBalancer(b, n, scaleTransport{})
+		bl := scaleBalancer(b, n, staticTransport{})
 		for _, tc := range []struct{ name, cookie string }{
 			{"miss", ""},
 			{"hit", fmt.Sprintf("JSESSIONID=abc.r%d", n/2)},
@@ -161,7 +142,7 @@ func BenchmarkScaleServeHTTP(b *testing.B) {
 // under 2 µs".
 func BenchmarkScaleDecide(b *testing.B) {
 	for _, n := range scaleSizes {
-		bl := scaleBalancer(b, n, scaleTransport{})
+		bl := scaleBalancer(b, n, staticTransport{})
 		for _, tc := range []struct{ name, cookie string }{
 			{"miss", ""},
 			{"hit", fmt.Sprintf("JSESSIONID=abc.r%d", n/2)},
@@ -197,7 +178,7 @@ func BenchmarkScaleMemoryPerMember(b *testing.B) {
 			name string
 			rt   http.RoundTripper
 		}{
-			{"shared-transport", scaleTransport{}},
+			{"shared-transport", staticTransport{}},
 			{"own-transport", nil},
 		} {
 			b.Run(fmt.Sprintf("%s/members=%d", tc.name, n), func(b *testing.B) {
@@ -318,7 +299,7 @@ func BenchmarkScaleUpdateUnderLoad(b *testing.B) {
 			name = "updating"
 		}
 		b.Run(fmt.Sprintf("%s/members=%d", name, n), func(b *testing.B) {
-			bl := scaleBalancer(b, n, scaleTransport{})
+			bl := scaleBalancer(b, n, staticTransport{})
 			var flip bool
 			var updTime atomic.Int64
 			var update func() error
@@ -377,7 +358,7 @@ func BenchmarkScaleUpdateUnderLoad(b *testing.B) {
 func TestScaleUpdateUnderLoad(t *testing.T) {
 	const n = 200
 	listA, listB := scaleLists(n)
-	bl := scaleBalancer(t, n, scaleTransport{})
+	bl := scaleBalancer(t, n, staticTransport{})
 	flip := false
 	update := func() error {
 		list := listA
