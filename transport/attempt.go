@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +43,8 @@ type attempt struct {
 	mu        sync.Mutex // protects ping and pingTimer
 	ping      int
 	pingTimer *time.Timer
+
+	conn net.Conn // the connection, known for upgrade requests only
 
 	// Response side. resp and readTimer are used by Read only.
 	resp      io.ReadCloser
@@ -156,13 +160,20 @@ func (a *attempt) respond(req *http.Request, resp *http.Response) *http.Response
 	}
 	a.resp = resp.Body
 	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if dc, ok := a.conn.(*deadlineConn); ok {
+			dc.lift()
+		}
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			// The connection now belongs to the caller: no read bound.
 			resp.Body = &upgradeBody{attempt: a, w: rwc}
 			return resp
 		}
 	}
-	a.bound = a.t.cfg.timeout
+	if a.t.dialer.io <= 0 {
+		// HTTP/2: a timer bounds each read (HTTP/1.1: the connection's
+		// read deadline does).
+		a.bound = a.t.cfg.timeout
+	}
 	resp.Body = a
 	return resp
 }
@@ -183,13 +194,16 @@ func (a *attempt) Read(p []byte) (int, error) {
 		a.readTimer.Stop()
 	}
 	if err != nil {
-		if err != io.EOF && a.timedOut.Load() {
-			err = fmt.Errorf("%w: member sent no response data for %v", ErrTimeout, a.bound)
+		if err != io.EOF && (a.timedOut.Load() || a.bound == 0 && a.parent.Err() == nil && isNetTimeout(err)) {
+			err = fmt.Errorf("%w: member sent no response data for %v", ErrTimeout, a.t.cfg.timeout)
 		}
 		a.finish()
 	}
 	return n, err
 }
+
+// gotConn is the GotConn trace hook of upgrade requests.
+func (a *attempt) gotConn(info httptrace.GotConnInfo) { a.conn = info.Conn }
 
 // readFired aborts a body read that waited Timeout: by the attempt's
 // context when it has one, else by closing the body, which makes net/http

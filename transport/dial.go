@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,52 @@ type dialer struct {
 	timeout time.Duration // ConnectTimeout
 	tls     *tls.Config   // base config for https members, never modified
 	h2      bool          // offer h2 by ALPN
+	// io is Options.Timeout, enforced through read deadlines on HTTP/1.1
+	// connections (see deadlineConn); 0 when HTTP/2 is spoken, whose
+	// connections carry many requests and keep the timers instead.
+	io time.Duration
+}
+
+// deadlineConn enforces Options.Timeout on an HTTP/1.1 connection without a
+// timer per request: every Write (a request going out) and every Read move
+// the read deadline to now + Timeout. So the response must begin within
+// Timeout of the request being written, and each read of it must return
+// within Timeout of being started. A pooled connection idle for Timeout is
+// closed by net/http when its background read times out. After a protocol
+// upgrade (101) the deadline is lifted: the connection is the caller's.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+	off     atomic.Bool
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	if !c.off.Load() {
+		c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	if !c.off.Load() {
+		c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return c.Conn.Write(p)
+}
+
+// lift removes the deadline for good.
+func (c *deadlineConn) lift() {
+	c.off.Store(true)
+	c.Conn.SetReadDeadline(time.Time{})
+}
+
+// bound wraps conn in a deadlineConn when the dialer enforces Timeout by
+// deadlines.
+func (d *dialer) bound(conn net.Conn) net.Conn {
+	if d.io <= 0 {
+		return conn
+	}
+	return &deadlineConn{Conn: conn, timeout: d.io}
 }
 
 func newDialer(c config) *dialer {
@@ -27,14 +74,22 @@ func newDialer(c config) *dialer {
 		// operating system, as Apache's keepalive=On does.
 		nd.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
 	}
-	return &dialer{dial: nd.DialContext, timeout: c.connectTimeout, tls: c.tls, h2: c.h2c}
+	d := &dialer{dial: nd.DialContext, timeout: c.connectTimeout, tls: c.tls, h2: c.h2c}
+	if !c.h2c {
+		d.io = c.timeout
+	}
+	return d
 }
 
 // dialTCP is the http.Transport's DialContext.
 func (d *dialer) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	return d.tcp(ctx, network, addr)
+	conn, err := d.tcp(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return d.bound(conn), nil
 }
 
 func (d *dialer) tcp(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -77,5 +132,8 @@ func (d *dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, e
 		conn.Close()
 		return nil, &dialError{reason: ReasonTLS, err: err}
 	}
-	return tc, nil
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return tc, nil // HTTP/2: timers, not connection deadlines
+	}
+	return d.bound(tc), nil
 }

@@ -48,6 +48,9 @@ func TestKeepAlive(t *testing.T) {
 
 // soKeepAlive reads SO_KEEPALIVE of a TCP connection.
 func soKeepAlive(c net.Conn) (int, error) {
+	if dc, ok := c.(*deadlineConn); ok {
+		c = dc.Conn // the read-deadline wrapper of HTTP/1.1 connections
+	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return 0, fmt.Errorf("connection is %T, want *net.TCPConn", c)

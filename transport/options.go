@@ -29,7 +29,10 @@ type Options struct {
 
 	// Timeout bounds each wait for the member after the request was
 	// written (timeout): the wait for the response headers, and each read of
-	// the response body. Zero means DefaultTimeout. Writing the request is
+	// the response body. Zero means DefaultTimeout. On HTTP/1.1 connections
+	// it is a read deadline moved on by every write and read, which costs no
+	// timer per request and also closes a connection idle for Timeout; on
+	// HTTP/2 connections it is a timer per request and per read. Writing the request is
 	// bounded by the request's context only, and so is a connection after a
 	// 101 Switching Protocols response.
 	Timeout time.Duration
@@ -44,8 +47,10 @@ type Options struct {
 	KeepAlive bool
 
 	// TTL is how long a connection may stay idle before it is closed
-	// instead of being reused (ttl). Zero means no limit: an idle
-	// connection is kept until the member closes it or SMax pushes it out.
+	// instead of being reused (ttl). Zero means no limit of its own: an
+	// idle HTTP/1.1 connection is kept until the member closes it, SMax
+	// pushes it out, or it has been idle for Timeout (its read deadline,
+	// see Timeout).
 	TTL time.Duration
 
 	// Max caps the requests in flight to the member, and so the

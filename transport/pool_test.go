@@ -100,7 +100,10 @@ func TestTTL(t *testing.T) {
 	}{
 		{"younger than ttl is reused", 10 * time.Second, 9 * time.Second, 1},
 		{"older than ttl is not reused", 10 * time.Second, 11 * time.Second, 2},
-		{"no ttl keeps idle connections", 0, 24 * time.Hour, 1},
+		// Without a ttl an idle connection lives until its read deadline:
+		// Timeout (60 s by default) without traffic.
+		{"no ttl keeps idle connections within Timeout", 0, 59 * time.Second, 1},
+		{"an idle connection ends after Timeout", 0, 61 * time.Second, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

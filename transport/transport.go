@@ -40,20 +40,24 @@ func New(o Options) (*Transport, error) {
 	}
 	d := newDialer(cfg)
 	rt := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.dialTCP,
-		DialTLSContext:        d.dialTLS,
-		DisableKeepAlives:     cfg.disableReuse,
-		DisableCompression:    true,
-		MaxIdleConns:          cfg.smax,
-		MaxIdleConnsPerHost:   cfg.smax,
-		MaxConnsPerHost:       cfg.max,
-		IdleConnTimeout:       cfg.ttl,
-		ResponseHeaderTimeout: cfg.timeout,
-		ForceAttemptHTTP2:     false,
+		Proxy:               nil,
+		DialContext:         d.dialTCP,
+		DialTLSContext:      d.dialTLS,
+		DisableKeepAlives:   cfg.disableReuse,
+		DisableCompression:  true,
+		MaxIdleConns:        cfg.smax,
+		MaxIdleConnsPerHost: cfg.smax,
+		MaxConnsPerHost:     cfg.max,
+		IdleConnTimeout:     cfg.ttl,
+		ForceAttemptHTTP2:   false,
 		// As a tuned proxy: fewer read and write calls for large bodies.
 		ReadBufferSize:  32 << 10,
 		WriteBufferSize: 32 << 10,
+	}
+	if cfg.h2c {
+		// HTTP/1.1 connections enforce Timeout by read deadlines (see
+		// deadlineConn); HTTP/2 ones by net/http's timer.
+		rt.ResponseHeaderTimeout = cfg.timeout
 	}
 	if cfg.ping > 0 {
 		// net/http sends the body anyway when this expires; it must not
@@ -103,20 +107,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	a := &attempt{t: t, parent: req.Context(), slot: t.slots != nil}
 	ping := hasBody && t.cfg.ping > 0
+	// An upgrade may take the connection over: its deadline must then be
+	// lifted, so the attempt needs to know the connection.
+	upgrade := t.dialer.io > 0 && req.Header.Get("Upgrade") != ""
 	out := req
 	switch {
-	case ping:
-		// Only a ping needs a context of its own, to abort the attempt
-		// when the member does not answer in time.
-		ctx, cancel := context.WithCancelCause(req.Context())
-		a.cancel = cancel
-		a.ping = pingIdle
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			Wait100Continue:      a.waitContinue,
-			Got100Continue:       a.answered,
-			GotFirstResponseByte: a.answered,
-		})
-		out = req.WithContext(ctx)
+	case ping || upgrade:
+		ctx := req.Context()
+		trace := &httptrace.ClientTrace{}
+		if upgrade {
+			trace.GotConn = a.gotConn
+		}
+		if ping {
+			// Only a ping needs a context of its own, to abort the
+			// attempt when the member does not answer in time.
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			a.cancel = cancel
+			a.ping = pingIdle
+			trace.Wait100Continue = a.waitContinue
+			trace.Got100Continue = a.answered
+			trace.GotFirstResponseByte = a.answered
+		}
+		out = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	case hasBody:
 		out = new(http.Request)
 		*out = *req
