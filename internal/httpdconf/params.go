@@ -30,6 +30,22 @@ type paramResult struct {
 func perr(format string, args ...any) paramResult {
 	return paramResult{err: fmt.Sprintf(format, args...)}
 }
+
+// timeoutParam reads a duration parameter as Apache's
+// ap_timeout_parameter_parse does (defUnit when the value has none) and
+// checks it is at least min; the two messages are Apache's for a value it
+// cannot read and one that is too small.
+func timeoutParam(val, defUnit string, min time.Duration, badFormat, tooSmall string) (time.Duration, paramResult) {
+	d, ok := parseTimeout(val, defUnit)
+	if !ok {
+		return 0, perr("%s", badFormat)
+	}
+	if d < min {
+		return 0, perr("%s", tooSmall)
+	}
+	return d, paramResult{}
+}
+
 func pwarn(format string, args ...any) paramResult {
 	return paramResult{warn: fmt.Sprintf(format, args...)}
 }
@@ -115,30 +131,21 @@ func (p *parser) setWorkerParam(m *Member, key, val string) paramResult {
 		}
 		return atoiNote(key, val, n, exact, "")
 	case "acquire":
-		d, ok := parseTimeout(val, "ms")
-		if !ok {
-			return perr("Acquire timeout has wrong format")
-		}
-		if d < time.Millisecond {
-			return perr("Acquire must be at least one millisecond")
+		d, bad := timeoutParam(val, "ms", time.Millisecond, "Acquire timeout has wrong format", "Acquire must be at least one millisecond")
+		if bad.err != "" {
+			return bad
 		}
 		m.Acquire = d
 	case "connectiontimeout":
-		d, ok := parseTimeout(val, "s")
-		if !ok {
-			return perr("Connectiontimeout has wrong format")
-		}
-		if d < time.Millisecond {
-			return perr("Connectiontimeout must be at least one millisecond")
+		d, bad := timeoutParam(val, "s", time.Millisecond, "Connectiontimeout has wrong format", "Connectiontimeout must be at least one millisecond")
+		if bad.err != "" {
+			return bad
 		}
 		m.ConnectionTimeout = d
 	case "ping":
-		d, ok := parseTimeout(val, "s")
-		if !ok {
-			return perr("Ping/Pong timeout has wrong format")
-		}
-		if d < time.Millisecond {
-			return perr("Ping/Pong timeout must be at least one millisecond")
+		d, bad := timeoutParam(val, "s", time.Millisecond, "Ping/Pong timeout has wrong format", "Ping/Pong timeout must be at least one millisecond")
+		if bad.err != "" {
+			return bad
 		}
 		m.Ping = d
 	case "disablereuse", "enablereuse", "keepalive":
@@ -267,12 +274,9 @@ func (p *parser) setHCParam(hc *HealthCheck, key, val string) paramResult {
 		}
 		return perr("Unknown method")
 	case "hcinterval":
-		d, ok := parseTimeout(val, "s")
-		if !ok {
-			return perr("Unparse-able hcinterval setting")
-		}
-		if d < minHCInterval {
-			return perr("Interval must be a positive value greater than 100ms")
+		d, bad := timeoutParam(val, "s", minHCInterval, "Unparse-able hcinterval setting", "Interval must be a positive value greater than 100ms")
+		if bad.err != "" {
+			return bad
 		}
 		hc.Interval = d
 	case "hcpasses", "hcfails":
