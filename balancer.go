@@ -561,7 +561,6 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 	return func(res *http.Response) error {
 		if st := stateFrom(res.Request.Context()); st != nil {
 			st.status = res.StatusCode
-			st.responded = true
 			st.headers = b.now()
 			if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
 				// An upgraded connection's body must stay an

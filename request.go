@@ -52,9 +52,8 @@ type requestState struct {
 	start        time.Time
 	body         bodyGuard    // the request body, counted
 	res          countingBody // the response body, counted
-	responded    bool         // a member's response arrived
 	picked       time.Time    // when the current member was chosen
-	headers      time.Time    // when its response headers arrived
+	headers      time.Time    // when its response headers arrived; zero: no response
 
 	triedBuf [4]*member
 }
@@ -137,18 +136,14 @@ func (st *requestState) finish() {
 		// status line and body received.
 		bodyIn, bodyOut := st.body.n.Load(), st.res.n.Load()
 		sent, received := bodyIn, bodyOut
-		if st.responded {
+		latency := now.Sub(st.picked)
+		if responded := !st.headers.IsZero(); responded {
 			sent += requestHeadSize(st.in)
 			received += int64(len("HTTP/1.1 200 OK\r\n"))
-		}
-		m.lb.AddTraffic(sent, received)
-		latency := now.Sub(st.picked)
-		if !st.headers.IsZero() {
 			latency = st.headers.Sub(st.picked)
-		}
-		if st.responded {
 			m.observeLatency(latency)
 		}
+		m.lb.AddTraffic(sent, received)
 		st.snap.sched.Done(&m.lb, lbmethod.DoneInfo{
 			Status: st.status, Err: st.err, Sent: sent, Received: received, Latency: latency,
 		})
