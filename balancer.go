@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -532,7 +533,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 		b.handleError(w, r, err)
 		return
 	}
-	b.proxy.ServeHTTP(w, r.WithContext(st))
+	b.proxy.ServeHTTP(w, st.request(r))
 }
 
 var _ http.Handler = (*Balancer)(nil)
@@ -550,11 +551,38 @@ func (b *Balancer) rewrite(user func(*httputil.ProxyRequest)) func(*httputil.Pro
 			pr.Out.Body = &st.body
 		}
 		pr.Out.Host = ""
-		pr.SetXForwarded()
+		setXForwarded(pr)
 		if user != nil {
 			user(pr)
 		}
 	}
+}
+
+// setXForwarded sets the headers ProxyRequest.SetXForwarded sets, to the
+// same values (X-Forwarded-For: the client's address, X-Forwarded-Host,
+// X-Forwarded-Proto), with one allocation for the three values instead of
+// one each, and no canonicalization of keys known to be canonical.
+func setXForwarded(pr *httputil.ProxyRequest) {
+	h := pr.Out.Header
+	if _, prior := h["X-Forwarded-For"]; prior || h == nil {
+		// ReverseProxy removed any inbound X-Forwarded-For before
+		// Rewrite; a prior value here is rare: let net/http join it.
+		pr.SetXForwarded()
+		return
+	}
+	v := make([]string, 3)
+	clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr)
+	if err == nil {
+		v[0] = clientIP
+		h["X-Forwarded-For"] = v[0:1:1]
+	}
+	v[1] = pr.In.Host
+	h["X-Forwarded-Host"] = v[1:2:2]
+	v[2] = "http"
+	if pr.In.TLS != nil {
+		v[2] = "https"
+	}
+	h["X-Forwarded-Proto"] = v[2:3:3]
 }
 
 func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Response) error {

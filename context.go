@@ -98,6 +98,9 @@ func Capture(r *http.Request) (*http.Request, *Info) {
 }
 
 func stateFrom(ctx context.Context) *requestState {
+	if st, ok := ctx.(*requestState); ok {
+		return st // the proxy's own request: no lookup
+	}
 	st, _ := ctx.Value(stateKey{}).(*requestState)
 	return st
 }

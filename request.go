@@ -56,6 +56,11 @@ type requestState struct {
 	headers      time.Time    // when its response headers arrived; zero: no response
 
 	triedBuf [4]*member
+
+	// req is the client's request with this state as its context, the
+	// request the ReverseProxy is given: held here, it costs no allocation
+	// of its own.
+	req http.Request
 }
 
 func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *requestState {
@@ -73,6 +78,15 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
 	}
 	return st
+}
+
+// request returns r with st as its context, as r.WithContext(st) would,
+// in st's own storage.
+func (st *requestState) request(r *http.Request) *http.Request {
+	// WithContext is inlined and its copy does not escape: the copy is
+	// made on the stack and moved into st.
+	st.req = *r.WithContext(st)
+	return &st.req
 }
 
 // Value makes the state findable from the request's context.
@@ -119,7 +133,15 @@ func (st *requestState) setURL(out *http.Request, m *member) {
 // and the last attempt is reported to the method.
 func (st *requestState) finish() {
 	b := st.b
-	now := b.now()
+	// The clock is read only when something needs the time: an error
+	// state, an observer, or the latency of an attempt without a response.
+	var now time.Time
+	clock := func() time.Time {
+		if now.IsZero() {
+			now = b.now()
+		}
+		return now
+	}
 	m := st.member
 	if m != nil {
 		if !st.canceled && st.Context.Err() == nil {
@@ -127,21 +149,23 @@ func (st *requestState) finish() {
 			// per request, for the last member tried.
 			s := st.snap
 			if s.failOnTime && transport.IsTimeout(st.err) {
-				m.enterError(now, "failontimeout")
+				m.enterError(clock(), "failontimeout")
 			} else if slices.Contains(s.failOn, st.status) {
-				m.enterError(now, "failonstatus")
+				m.enterError(clock(), "failonstatus")
 			}
 		}
 		// Apache's traffic counters: request line, headers and body sent;
 		// status line and body received.
 		bodyIn, bodyOut := st.body.n.Load(), st.res.n.Load()
 		sent, received := bodyIn, bodyOut
-		latency := now.Sub(st.picked)
+		var latency time.Duration
 		if responded := !st.headers.IsZero(); responded {
 			sent += requestHeadSize(st.in)
 			received += int64(len("HTTP/1.1 200 OK\r\n"))
 			latency = st.headers.Sub(st.picked)
 			m.observeLatency(latency)
+		} else {
+			latency = clock().Sub(st.picked)
 		}
 		m.lb.AddTraffic(sent, received)
 		st.snap.sched.Done(&m.lb, lbmethod.DoneInfo{
@@ -149,10 +173,10 @@ func (st *requestState) finish() {
 		})
 		if o := st.snap.obs; o != nil && o.Done != nil {
 			o.Done(DoneEvent{Balancer: b.name, Member: m.name, Info: st.info, Status: st.status, Err: st.err,
-				Attempts: st.attempts + 1, Latency: now.Sub(st.start), BytesIn: bodyIn, BytesOut: bodyOut})
+				Attempts: st.attempts + 1, Latency: clock().Sub(st.start), BytesIn: bodyIn, BytesOut: bodyOut})
 		}
 	} else if o := st.snap.obs; o != nil && o.Done != nil {
-		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: now.Sub(st.start)})
+		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: clock().Sub(st.start)})
 	}
 	for _, t := range st.tried {
 		t.lb.AddBusy(-1)

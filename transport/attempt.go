@@ -144,6 +144,8 @@ func (a *attempt) fail(err error) error {
 		// net/http retried on a new connection after a pooled one failed
 		// with the body read: not certain that nothing was sent.
 		return err
+	case IsTimeout(err):
+		return err // the connection's read deadline passed (timeoutError)
 	case a.parent.Err() == nil && isNetTimeout(err):
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
@@ -194,7 +196,7 @@ func (a *attempt) Read(p []byte) (int, error) {
 		a.readTimer.Stop()
 	}
 	if err != nil {
-		if err != io.EOF && (a.timedOut.Load() || a.bound == 0 && a.parent.Err() == nil && isNetTimeout(err)) {
+		if err != io.EOF && !IsTimeout(err) && (a.timedOut.Load() || a.bound == 0 && a.parent.Err() == nil && isNetTimeout(err)) {
 			err = fmt.Errorf("%w: member sent no response data for %v", ErrTimeout, a.t.cfg.timeout)
 		}
 		a.finish()

@@ -2,7 +2,9 @@ package transport
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -67,6 +69,111 @@ func TestDeadlineBoundsResponse(t *testing.T) {
 		}
 		if d := time.Since(start); d != time.Second {
 			t.Errorf("timed out after %v, want 1s", d)
+		}
+	})
+}
+
+// A member that pauses just under Timeout between pieces of its response is
+// never timed out, however long the whole response takes: each read starts
+// its own wait. A longer pause is timed out after Timeout; the error is a net.Error that timed
+// out and wraps ErrTimeout.
+func TestDeadlineBoundsEachRead(t *testing.T) {
+	for _, tc := range []struct {
+		pause   time.Duration
+		timeout bool
+	}{
+		{pause: 990 * time.Millisecond, timeout: false},
+		{pause: 2 * time.Second, timeout: true},
+	} {
+		t.Run(tc.pause.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := newTransport(t, Options{Timeout: time.Second})
+				pipeServer(t, tr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "5")
+					for i := range 5 {
+						if i > 0 {
+							select {
+							case <-time.After(tc.pause):
+							case <-r.Context().Done(): // the client gave up
+								return
+							}
+						}
+						io.WriteString(w, "x")
+						http.NewResponseController(w).Flush()
+					}
+				}))
+				start := time.Now()
+				resp, err := tr.RoundTrip(newRequest(t, "GET", "http://member.test/", nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				got, err := io.ReadAll(resp.Body)
+				switch {
+				case !tc.timeout && (err != nil || string(got) != "xxxxx"):
+					t.Errorf("read %q, %v after %v; want all 5 bytes", got, err, time.Since(start))
+				case tc.timeout && !IsTimeout(err):
+					t.Errorf("read %q, %v; want a timeout", got, err)
+				case tc.timeout:
+					var ne net.Error
+					if !errors.As(err, &ne) || !ne.Timeout() {
+						t.Errorf("error %v (%T) is not a net.Error that timed out", err, err)
+					}
+					// The first byte came at once, then Timeout of silence.
+					if d := time.Since(start); d != time.Second {
+						t.Errorf("timed out after %v, want 1s", d)
+					}
+				}
+			})
+		})
+	}
+}
+
+// deadlineCounter counts the read deadlines set on it.
+type deadlineCounter struct {
+	net.Conn
+	set  int
+	last time.Time
+}
+
+func (c *deadlineCounter) SetReadDeadline(t time.Time) error {
+	c.set++
+	c.last = t
+	return nil
+}
+
+// The deadline is moved at most once per slack: calls closer together keep
+// the deadline the first one set.
+func TestDeadlineMovedOncePerSlack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer a.Close()
+		defer b.Close()
+		go io.Copy(io.Discard, b)
+		counter := &deadlineCounter{Conn: a}
+		c := newDeadlineConn(counter, time.Second)
+		if c.slack != time.Second/1024 {
+			t.Fatalf("slack %v, want Timeout/1024", c.slack)
+		}
+		start := time.Now()
+		for range 3 {
+			c.Write([]byte("x")) // same instant: one move
+		}
+		if counter.set != 1 || !counter.last.Equal(start.Add(time.Second)) {
+			t.Fatalf("after 3 writes at once: %d moves, deadline %v; want 1, %v", counter.set, counter.last, start.Add(time.Second))
+		}
+		time.Sleep(c.slack - time.Nanosecond)
+		c.Write([]byte("x"))
+		if counter.set != 1 {
+			t.Errorf("a write within slack moved the deadline")
+		}
+		time.Sleep(time.Nanosecond)
+		c.Write([]byte("x"))
+		if counter.set != 2 || !counter.last.Equal(time.Now().Add(time.Second)) {
+			t.Errorf("a write slack after the move: %d moves, deadline %v; want 2, %v", counter.set, counter.last, time.Now().Add(time.Second))
+		}
+		if d := newDeadlineConn(counter, time.Hour).slack; d != time.Millisecond {
+			t.Errorf("slack of a 1h timeout %v, want the 1 ms cap", d)
 		}
 	})
 }

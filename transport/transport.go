@@ -105,11 +105,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	a := &attempt{t: t, parent: req.Context(), slot: t.slots != nil}
 	ping := hasBody && t.cfg.ping > 0
 	// An upgrade may take the connection over: its deadline must then be
 	// lifted, so the attempt needs to know the connection.
 	upgrade := t.dialer.io > 0 && req.Header.Get("Upgrade") != ""
+	if !hasBody && t.slots == nil && !upgrade && t.dialer.io > 0 {
+		// The common case, an HTTP/1.1 request without a body: no body to
+		// hand back, no slot to free, no timer, and the connection's
+		// deadline bounds every read of the response. Nothing to hold
+		// per request but an error to classify.
+		resp, err := t.rt.RoundTrip(req)
+		if err != nil {
+			a := &attempt{t: t, parent: req.Context()}
+			return nil, a.fail(err)
+		}
+		resp.Request = req
+		return resp, nil
+	}
+	a := &attempt{t: t, parent: req.Context(), slot: t.slots != nil}
 	out := req
 	switch {
 	case ping || upgrade:
