@@ -1,9 +1,10 @@
 # ratios.awk - reads the harness's results.tsv and prints, per workload,
 # the median req/s, p50, p99, proxy CPU per request and peak RSS of the
 # bare ReverseProxy row (BARE) and of our balancer's row (OURS), then the
-# ratios OURS / BARE: of the medians, and the range of the per-round ratios
-# (each round runs both rows back to back, so a round's ratio is less
-# exposed to noise that drifts over the run).
+# ratios OURS / BARE: of the medians, and the median, range and count of
+# rounds meeting the target of the per-round ratios (each round runs both
+# rows back to back, so a round's ratio is less exposed to noise that
+# drifts over the run).
 #
 #   awk -F'\t' -v BARE=go-tuned -v OURS=balancer -f ratios.awk results.tsv
 #
@@ -76,21 +77,28 @@ END {
 		}
 		# Per-round ratios: rounds where both rows have an ok run.
 		lo_r = lo_p = lo_c = 1e9; hi_r = hi_p = hi_c = -1; np = 0
+		lr = lp = lc = ""; win_r = win_p = win_c = 0
 		for (q = 1; q <= nr; q++) {
 			r = rounds[q]
 			if (!((BARE, w, r) in rnd) || !((OURS, w, r) in rnd)) continue
 			split(rnd[BARE, w, r], b, " "); split(rnd[OURS, w, r], o, " ")
 			if (b[1] <= 0 || b[2] <= 0 || b[3] <= 0) continue
 			np++
-			x = o[1] / b[1]; if (x < lo_r) lo_r = x; if (x > hi_r) hi_r = x
-			x = o[2] / b[2]; if (x < lo_p) lo_p = x; if (x > hi_p) hi_p = x
-			x = o[3] / b[3]; if (x < lo_c) lo_c = x; if (x > hi_c) hi_c = x
+			x = o[1] / b[1]; if (x < lo_r) lo_r = x; if (x > hi_r) hi_r = x; lr = lr " " x; if (x >= 1) win_r++
+			x = o[2] / b[2]; if (x < lo_p) lo_p = x; if (x > hi_p) hi_p = x; lp = lp " " x; if (x <= 1) win_p++
+			x = o[3] / b[3]; if (x < lo_c) lo_c = x; if (x > hi_c) hi_c = x; lc = lc " " x; if (x <= 1) win_c++
 		}
 		printf "%-8s %-12s %4s %4s %10s %8s %8s %11s\n", w, OURS "/" BARE, "", "", \
 			ratio(med["rps", OURS, w], med["rps", BARE, w]), ratio(med["p50", OURS, w], med["p50", BARE, w]), \
 			ratio(med["p99", OURS, w], med["p99", BARE, w]), ratio(med["cpu", OURS, w], med["cpu", BARE, w])
-		if (np > 0)
-			printf "%-8s %-12s per-round ratios over %d round(s): req/s %.2f-%.2f, p99 %.2f-%.2f, CPU/req %.2f-%.2f\n", w, "", np, lo_r, hi_r, lo_p, hi_p, lo_c, hi_c
+		if (np > 0) {
+			# A round's ratio compares the two rows run back to back; the
+			# median over rounds and the rounds at or past the target show
+			# how far the medians' ratio stands out of the noise.
+			printf "%-8s %-12s per-round ratios over %d round(s), median (min-max), rounds meeting the target:\n", w, "", np
+			printf "%-8s %-12s   req/s %.2f (%.2f-%.2f) %d/%d; p99 %.2f (%.2f-%.2f) %d/%d; CPU/req %.2f (%.2f-%.2f) %d/%d\n", w, "", \
+				median(lr), lo_r, hi_r, win_r, np, median(lp), lo_p, hi_p, win_p, np, median(lc), lo_c, hi_c, win_c, np
+		}
 		print ""
 	}
 	print "ratios: req/s higher is better (target >= 1.00); p99 and CPU us/req lower is better (target <= 1.00)."
