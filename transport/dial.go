@@ -29,16 +29,17 @@ type dialer struct {
 
 // deadlineConn enforces Options.Timeout on an HTTP/1.1 connection without a
 // timer per request: every Write (a request going out) and every Read move
-// the read deadline to now + Timeout. So the response must begin within
+// the read deadline past now + Timeout. So the response must begin within
 // Timeout of the request being written, and each read of it must return
 // within Timeout of being started. A pooled connection idle for Timeout is
 // closed by net/http when its background read times out. After a protocol
 // upgrade (101) the deadline is lifted: the connection is the caller's.
 //
-// Moving a deadline costs more than reading the clock, and the calls of
-// one request come microseconds apart: a call within slack of the last move
-// keeps the deadline it set. Each wait is so bounded by Timeout, less at
-// most slack (a thousandth of Timeout, at most 1 ms).
+// Moving a deadline costs far more than reading the clock (a runtime timer
+// is changed), and a busy connection reads and writes every few
+// milliseconds. So a move sets the deadline slack beyond now + Timeout, and
+// calls until slack has passed keep it: each wait is bounded by Timeout,
+// late by at most slack (a sixteenth of Timeout, at most 1 s), never early.
 //
 // A Read that fails because the deadline passed returns an error wrapping
 // [ErrTimeout]; it reaches the caller through net/http unchanged.
@@ -46,30 +47,33 @@ type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
 	slack   time.Duration
-	born    time.Time    // the clock's origin for moved
+	born    time.Time    // the clock's origin for moved, with a monotonic reading
 	moved   atomic.Int64 // when the deadline was last moved, since born; -1: never
 	off     atomic.Bool
 }
 
+// maxSlack caps how late a Timeout may fire.
+const maxSlack = time.Second
+
 func newDeadlineConn(conn net.Conn, timeout time.Duration) *deadlineConn {
-	c := &deadlineConn{Conn: conn, timeout: timeout, slack: min(timeout/1024, time.Millisecond), born: time.Now()}
+	c := &deadlineConn{Conn: conn, timeout: timeout, slack: min(timeout/16, maxSlack), born: time.Now()}
 	c.moved.Store(-1)
 	return c
 }
 
-// move sets the read deadline to now + timeout, unless it was set within
-// slack.
+// move sets the read deadline to now + timeout + slack, unless the last
+// move was less than slack ago: its deadline is still at least timeout
+// away.
 func (c *deadlineConn) move() {
 	if c.off.Load() {
 		return
 	}
-	now := time.Now()
-	since := int64(now.Sub(c.born)) // monotonic
-	if last := c.moved.Load(); last >= 0 && since-last < int64(c.slack) && since >= last {
+	since := time.Since(c.born) // monotonic: one clock read
+	if last := c.moved.Load(); last >= 0 && since >= time.Duration(last) && since-time.Duration(last) < c.slack {
 		return
 	}
-	c.moved.Store(since)
-	c.Conn.SetReadDeadline(now.Add(c.timeout))
+	c.moved.Store(int64(since))
+	c.Conn.SetReadDeadline(c.born.Add(since + c.timeout + c.slack))
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {

@@ -31,10 +31,11 @@ type Options struct {
 	// written (timeout): the wait for the response headers, and each read of
 	// the response body. Zero means DefaultTimeout. On HTTP/1.1 connections
 	// it is a read deadline moved on by every write and read, which costs no
-	// timer per request and also closes a connection idle for Timeout; on
-	// HTTP/2 connections it is a timer per request and per read. Writing the request is
-	// bounded by the request's context only, and so is a connection after a
-	// 101 Switching Protocols response.
+	// timer per request and also closes a connection idle for Timeout; a
+	// move sets it a little beyond Timeout and lasts for that little, so a
+	// wait may end late by up to a sixteenth of Timeout (at most 1 s), never
+	// early. On HTTP/2 connections it is a timer per request and per read. Writing the request is bounded by the request's context
+	// only, and so is a connection after a 101 Switching Protocols response.
 	Timeout time.Duration
 
 	// DisableReuse closes the connection after each request instead of
