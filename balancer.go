@@ -211,6 +211,9 @@ var ErrNoMember = errors.New("balancer: no usable member")
 type Balancer struct {
 	name string // "balancer://name"
 	now  func() time.Time
+	// since is the time elapsed since t, a time now returned: with the
+	// default clock one monotonic clock read (time.Since).
+	since func(t time.Time) time.Duration
 
 	snap atomic.Pointer[snapshot]
 
@@ -286,7 +289,9 @@ func New(cfg Config) (*Balancer, error) {
 		transport: cfg.Transport,
 	}
 	if b.now == nil {
-		b.now = time.Now
+		b.now, b.since = time.Now, time.Since
+	} else {
+		b.since = func(t time.Time) time.Duration { return b.now().Sub(t) }
 	}
 	ch := make(chan struct{})
 	b.changeCh.Store(&ch)
@@ -589,7 +594,7 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 	return func(res *http.Response) error {
 		if st := stateFrom(res.Request.Context()); st != nil {
 			st.status = res.StatusCode
-			st.headers = b.now()
+			st.responded, st.headerLatency = true, b.since(st.picked)
 			if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
 				// An upgraded connection's body must stay an
 				// io.ReadWriteCloser; it is not counted.

@@ -3,6 +3,7 @@ package balancer
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 )
 
 // Info holds the routing decision for a request: Apache's six BALANCER_*
@@ -68,6 +69,11 @@ func (i Info) Lookup(name string) (string, bool) {
 type stateKey struct{}
 type captureKey struct{}
 
+// captureUsed is set once Capture is called in the process: until then no
+// request can carry a capture, and the balancer does not look for one (a
+// walk up the request's whole context chain).
+var captureUsed atomic.Bool
+
 // FromContext returns the routing decision of the request whose outbound
 // request (or inbound request, inside the balancer) carries ctx. It works in
 // the Rewrite, ModifyResponse and ErrorHandler hooks and in a Transport.
@@ -93,6 +99,7 @@ func FromContext(ctx context.Context) (info Info, ok bool) {
 // balancer's ServeHTTP has returned. A request the balancer answered without
 // choosing a member leaves it zero.
 func Capture(r *http.Request) (*http.Request, *Info) {
+	captureUsed.Store(true)
 	info := new(Info)
 	return r.WithContext(context.WithValue(r.Context(), captureKey{}, info)), info
 }

@@ -53,7 +53,10 @@ type requestState struct {
 	body         bodyGuard    // the request body, counted
 	res          countingBody // the response body, counted
 	picked       time.Time    // when the current member was chosen
-	headers      time.Time    // when its response headers arrived; zero: no response
+	// responded says that the current member's response headers arrived,
+	// headerLatency how long after it was picked.
+	responded     bool
+	headerLatency time.Duration
 
 	triedBuf [4]*member
 
@@ -73,7 +76,9 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		in:      r,
 	}
 	st.tried = st.triedBuf[:0]
-	st.capture, _ = r.Context().Value(captureKey{}).(*Info)
+	if captureUsed.Load() {
+		st.capture, _ = r.Context().Value(captureKey{}).(*Info)
+	}
 	if sc := st.snap.sticky; sc != nil {
 		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
 	}
@@ -159,10 +164,10 @@ func (st *requestState) finish() {
 		bodyIn, bodyOut := st.body.n.Load(), st.res.n.Load()
 		sent, received := bodyIn, bodyOut
 		var latency time.Duration
-		if responded := !st.headers.IsZero(); responded {
+		if st.responded {
 			sent += requestHeadSize(st.in)
 			received += int64(len("HTTP/1.1 200 OK\r\n"))
-			latency = st.headers.Sub(st.picked)
+			latency = st.headerLatency
 			m.observeLatency(latency)
 		} else {
 			latency = clock().Sub(st.picked)
