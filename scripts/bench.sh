@@ -11,6 +11,7 @@
 #   scripts/bench.sh                          # ROUNDS=2 DURATION=5: about 2 minutes
 #   ROUNDS=3 DURATION=10 scripts/bench.sh     # the harness baseline's settings: about 4 minutes
 #   MODE=profile scripts/bench.sh             # CPU profiles of both proxies under the same load
+#   MODE=paired scripts/bench.sh              # both proxies under load at once: CPU/request ratio, ~2 min
 #
 # Our row is examples/bench: byrequests, stickysession JSESSIONID (wrk sends
 # no cookie, so every request takes the sticky lookup and is scheduled, as a
@@ -27,7 +28,12 @@
 #   STICKY=JSESSIONID        our row's -sticky ("" for none; no single quotes)
 #   HC=GET                   our row's -hc ("none" for no health checks)
 #   NAME=balancer            our row's name
-#   MODE=compare|profile     profile: ROUNDS=1, both rows write a CPU profile and
+#   MODE=compare|profile|paired
+#                            paired: scripts/bench/paired.sh, both proxies under load
+#                            at the same time (GENS=3 process generations, ROUNDS=3
+#                            runs of each workload in each); the tightest measure of
+#                            CPU per request on a noisy machine.
+#                            profile: ROUNDS=1, both rows write a CPU profile and
 #                            the script prints `go tool pprof -top` (top 30 by flat
 #                            and by cum) for each; profiling costs a little CPU, so
 #                            take ratios from a compare run
@@ -57,7 +63,8 @@ export DURATION=${DURATION:-5}
 case "$MODE" in
   compare) export ROUNDS=${ROUNDS:-2} ;;
   profile) export ROUNDS=${ROUNDS:-1} ;;
-  *) echo "bench.sh: MODE $MODE: must be compare or profile" >&2; exit 2 ;;
+  paired) export ROUNDS=${ROUNDS:-3} ;;
+  *) echo "bench.sh: MODE $MODE: must be compare, profile or paired" >&2; exit 2 ;;
 esac
 case "$STICKY" in *"'"*) echo "bench.sh: STICKY $STICKY: must not contain a single quote" >&2; exit 2 ;; esac
 
@@ -97,6 +104,26 @@ ours_cmd() { # extra arguments -> our row's command line for EXTRA_PROXIES
   printf "%s -listen {LISTEN} -backends {BACKENDS} -method %s -sticky '%s' -hc %s%s" \
     "$OURS_BIN" "$METHOD" "$STICKY" "$HC" "${1:+ $1}"
 }
+
+if [ "$MODE" = paired ]; then
+  (cd "$LBBENCH_DIR" && go build -o "$RUNDIR/bin/backend" ./backend && go build -o "$RUNDIR/bin/goproxy" ./goproxy)
+  echo "bench.sh: MODE=paired GENS=${GENS:-3} ROUNDS=$ROUNDS DURATION=$DURATION: both proxies under load at once" >&2
+  args=(-method "$METHOD" -sticky "$STICKY" -hc "$HC")
+  "$HERE/paired.sh" "$RUNDIR/bin/backend" "$RUNDIR/bin/goproxy" "$OURS_BIN" "${args[@]}" | tee /dev/stderr | awk '
+    $8 ~ /^[0-9.]+$/ { r[$1] = r[$1] " " $8; n[$1]++; if ($8 <= 1) ok[$1]++; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+    function median(list,    m, a, i, j, t) {
+      m = split(list, a, " ")
+      for (i = 2; i <= m; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    END {
+      print ""
+      print "== proxy CPU per request, ours / bare, both under load at once (target <= 1.00)"
+      for (i = 1; i <= k; i++) { w = order[i]; split(r[w], a, " "); lo = hi = a[1]; for (j in a) { if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
+        printf "%-6s median %.3f (%.3f-%.3f over %d runs), %d/%d at or below 1.00\n", w, median(r[w]), lo, hi, n[w], ok[w] + 0, n[w] }
+    }' 2>/dev/null
+  exit 0
+fi
 
 export OUTDIR=${OUTDIR:-/tmp/lbbench-results/$NAME-$(date -u +%Y%m%dT%H%M%SZ)}
 export RUNDIR
