@@ -109,7 +109,10 @@ if [ "$MODE" = paired ]; then
   (cd "$LBBENCH_DIR" && go build -o "$RUNDIR/bin/backend" ./backend && go build -o "$RUNDIR/bin/goproxy" ./goproxy)
   echo "bench.sh: MODE=paired GENS=${GENS:-3} ROUNDS=$ROUNDS DURATION=$DURATION: both proxies under load at once" >&2
   args=(-method "$METHOD" -sticky "$STICKY" -hc "$HC")
-  "$HERE/paired.sh" "$RUNDIR/bin/backend" "$RUNDIR/bin/goproxy" "$OURS_BIN" "${args[@]}" | tee /dev/stderr | awk '
+  out=${OUTDIR:-/tmp/lbbench-results/$NAME-paired-$(date -u +%Y%m%dT%H%M%SZ)}
+  mkdir -p "$out"
+  "$HERE/paired.sh" "$RUNDIR/bin/backend" "$RUNDIR/bin/goproxy" "$OURS_BIN" "${args[@]}" | tee "$out/paired.txt"
+  awk '
     $8 ~ /^[0-9.]+$/ { r[$1] = r[$1] " " $8; n[$1]++; if ($8 <= 1) ok[$1]++; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
     function median(list,    m, a, i, j, t) {
       m = split(list, a, " ")
@@ -121,7 +124,8 @@ if [ "$MODE" = paired ]; then
       print "== proxy CPU per request, ours / bare, both under load at once (target <= 1.00)"
       for (i = 1; i <= k; i++) { w = order[i]; split(r[w], a, " "); lo = hi = a[1]; for (j in a) { if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
         printf "%-6s median %.3f (%.3f-%.3f over %d runs), %d/%d at or below 1.00\n", w, median(r[w]), lo, hi, n[w], ok[w] + 0, n[w] }
-    }' 2>/dev/null
+    }' "$out/paired.txt"
+  echo "runs: $out/paired.txt"
   exit 0
 fi
 
