@@ -175,7 +175,7 @@ func TestDeadlineMovedOncePerSlack(t *testing.T) {
 		if counter.set != 1 {
 			t.Errorf("a write within slack moved the deadline")
 		}
-		if left := counter.last.Sub(time.Now()); left < time.Second {
+		if left := time.Until(counter.last); left < time.Second {
 			t.Errorf("the kept deadline is %v away, less than Timeout", left)
 		}
 		time.Sleep(time.Nanosecond)
