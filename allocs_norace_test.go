@@ -5,12 +5,9 @@ package balancer_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 
 	"github.com/proxybalancer/balancer"
-	"github.com/proxybalancer/balancer/transport"
 )
 
 // Our layer adds at most 2 allocations per request beyond ReverseProxy's
@@ -18,15 +15,7 @@ import (
 // detector changes allocation counts (sync.Pool drops items on purpose), so
 // this runs without it; .ci/run runs it so.
 func TestAllocsBeyondReverseProxy(t *testing.T) {
-	target, _ := url.Parse("http://10.0.0.1:8080")
-	bare := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport:  staticTransport{},
-		BufferPool: &transport.BufferPool{},
-	}
+	bare := scaleBare()
 	lb, err := balancer.New(balancer.Config{
 		Name:          "allocs",
 		Members:       []balancer.Member{{URL: "http://10.0.0.1:8080", Route: "r1"}, {URL: "http://10.0.0.2:8080", Route: "r2"}},
@@ -43,10 +32,8 @@ func TestAllocsBeyondReverseProxy(t *testing.T) {
 		}
 		allocs := func(h http.Handler) float64 {
 			return testing.AllocsPerRun(500, func() {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != 200 {
-					t.Fatalf("status %d", w.Code)
+				if !scaleServe(h, req) {
+					t.Fatal("not 200")
 				}
 			})
 		}
