@@ -112,19 +112,7 @@ if [ "$MODE" = paired ]; then
   out=${OUTDIR:-/tmp/lbbench-results/$NAME-paired-$(date -u +%Y%m%dT%H%M%SZ)}
   mkdir -p "$out"
   "$HERE/paired.sh" "$RUNDIR/bin/backend" "$RUNDIR/bin/goproxy" "$OURS_BIN" "${args[@]}" | tee "$out/paired.txt"
-  awk '
-    $8 ~ /^[0-9.]+$/ { r[$1] = r[$1] " " $8; n[$1]++; if ($8 <= 1) ok[$1]++; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
-    function median(list,    m, a, i, j, t) {
-      m = split(list, a, " ")
-      for (i = 2; i <= m; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
-    END {
-      print ""
-      print "== proxy CPU per request, ours / bare, both under load at once (target <= 1.00)"
-      for (i = 1; i <= k; i++) { w = order[i]; split(r[w], a, " "); lo = hi = a[1]; for (j in a) { if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
-        printf "%-6s median %.3f (%.3f-%.3f over %d runs), %d/%d at or below 1.00\n", w, median(r[w]), lo, hi, n[w], ok[w] + 0, n[w] }
-    }' "$out/paired.txt"
+  awk -f "$HERE/median.awk" -f "$HERE/paired.awk" "$out/paired.txt"
   echo "runs: $out/paired.txt"
   exit 0
 fi
@@ -160,7 +148,7 @@ printf 'bench.sh: rows: %s\n%s\n' "$BARE" "$EXTRA_PROXIES" >&2
 
 echo
 echo "== $NAME vs $BARE ($(cat "$OUTDIR/env.txt" | awk -F': ' '/^cpu:/ {print $2}'); medians over $ROUNDS round(s), $DURATION s each)"
-awk -F'\t' -v BARE="$BARE" -v OURS="$NAME" -f "$HERE/ratios.awk" "$OUTDIR/results.tsv"
+awk -F'\t' -v BARE="$BARE" -v OURS="$NAME" -f "$HERE/median.awk" -f "$HERE/ratios.awk" "$OUTDIR/results.tsv"
 echo
 echo "full harness report: $OUTDIR/summary.md; raw data: $OUTDIR/results.tsv; commands: $OUTDIR/commands.txt"
 

@@ -6,23 +6,11 @@
 # rows back to back, so a round's ratio is less exposed to noise that
 # drifts over the run).
 #
-#   awk -F'\t' -v BARE=go-tuned -v OURS=balancer -f ratios.awk results.tsv
+#   awk -F'\t' -v BARE=go-tuned -v OURS=balancer -f median.awk -f ratios.awk results.tsv
 #
 # Runs whose check is not "ok" (socket errors, non-2xx answers, failed
 # balancing checks) are left out and counted in the "bad" column.
-# Portable awk (mawk): no asort.
-
-function median(list,    n, a, i, j, t) {
-	n = split(list, a, " ")
-	if (n == 0) return -1
-	for (i = 2; i <= n; i++) {
-		t = a[i] + 0
-		for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	if (n % 2) return a[(n + 1) / 2] + 0
-	return (a[n / 2] + a[n / 2 + 1]) / 2
-}
+# Portable awk (mawk): no asort. Needs median.awk (awk -f median.awk -f ratios.awk).
 
 function ratio(x, ref) {
 	if (x <= 0 || ref <= 0) return "n/a"
