@@ -42,11 +42,21 @@ func TestManagerChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	// Two loopback backends that count their requests.
+	// Two loopback backends that count the requests proxied to them. b's
+	// health checks (GET /health) are not counted: they go on while b is
+	// disabled, as in Apache.
 	var hitsA, hitsB atomic.Int64
-	backA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hitsA.Add(1); io.WriteString(w, "a") }))
+	counting := func(hits *atomic.Int64, body string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/health" {
+				hits.Add(1)
+			}
+			io.WriteString(w, body)
+		})
+	}
+	backA := httptest.NewServer(counting(&hitsA, "a"))
 	t.Cleanup(backA.Close)
-	backB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hitsB.Add(1); io.WriteString(w, "b") }))
+	backB := httptest.NewServer(counting(&hitsB, "b"))
 	t.Cleanup(backB.Close)
 	// A third member, a hot standby that never takes part here, has no
 	// server: its health checks fail, so the page shows a failing check.
