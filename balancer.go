@@ -211,9 +211,11 @@ var ErrNoMember = errors.New("balancer: no usable member")
 type Balancer struct {
 	name string // "balancer://name"
 	now  func() time.Time
-	// since is the time elapsed since t, a time now returned: with the
-	// default clock one monotonic clock read (time.Since).
-	since func(t time.Time) time.Duration
+	// mono is the time elapsed since born on the balancer's clock, the
+	// request path's timestamps: with the default clock one monotonic
+	// clock read (time.Since).
+	mono func() time.Duration
+	born time.Time
 
 	snap atomic.Pointer[snapshot]
 
@@ -289,9 +291,12 @@ func New(cfg Config) (*Balancer, error) {
 		transport: cfg.Transport,
 	}
 	if b.now == nil {
-		b.now, b.since = time.Now, time.Since
+		b.now = time.Now
+		b.born = time.Now()
+		b.mono = func() time.Duration { return time.Since(b.born) }
 	} else {
-		b.since = func(t time.Time) time.Duration { return b.now().Sub(t) }
+		b.born = b.now()
+		b.mono = func() time.Duration { return b.now().Sub(b.born) }
 	}
 	ch := make(chan struct{})
 	b.changeCh.Store(&ch)
@@ -594,7 +599,7 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 	return func(res *http.Response) error {
 		if st := stateFrom(res.Request.Context()); st != nil {
 			st.status = res.StatusCode
-			st.responded, st.headerLatency = true, b.since(st.picked)
+			st.responded, st.headerLatency = true, b.mono()-st.picked
 			if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
 				// An upgraded connection's body must stay an
 				// io.ReadWriteCloser; it is not counted.
@@ -603,7 +608,7 @@ func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Re
 			}
 			st.setRouteCookie(res)
 			if st.pass != nil {
-				st.reverseMap(res, st.in, st.pass)
+				st.reverseMap(res, &st.req, st.pass)
 			}
 		}
 		if user != nil {

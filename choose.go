@@ -46,7 +46,7 @@ func (r Reason) String() string {
 // changes state as Apache does (error states retried, forced recovery,
 // counters); a dry run (Decide) only computes what would happen.
 type selection struct {
-	now    time.Time
+	t      time.Time // the time, read when first needed (see now)
 	dry    bool
 	forced bool // dry run: forced recovery would clear every error state
 	// exclude, when set, makes the members it tried unusable (a retry
@@ -59,6 +59,15 @@ type selection struct {
 	// or a cache's.
 	cands   []*lbmethod.Member
 	members []*member
+}
+
+// now returns the time of the selection: the clock is read once, and only
+// when a member's state needs it (an error state's retry, slow start).
+func (sel *selection) now() time.Time {
+	if sel.t.IsZero() {
+		sel.t = sel.b.now()
+	}
+	return sel.t
 }
 
 // candCache keeps a candidate list that holds while no member's flags have
@@ -115,12 +124,12 @@ func (sel *selection) usable(m *member) bool {
 		return true
 	}
 	if sel.dry {
-		if f&StatusError != 0 && (sel.forced || m.retryDue(sel.now)) {
+		if f&StatusError != 0 && (sel.forced || m.retryDue(sel.now())) {
 			f &^= StatusError
 		}
 		return f.Usable()
 	}
-	m.retry(sel.now)
+	m.retry(sel.now())
 	return m.flags().Usable()
 }
 
@@ -146,12 +155,12 @@ func (sel *selection) forceRecovery(s *snapshot) {
 			return
 		}
 		if sel.dry {
-			if m.retryDue(sel.now) {
+			if m.retryDue(sel.now()) {
 				return
 			}
 			continue
 		}
-		m.retry(sel.now)
+		m.retry(sel.now())
 		if m.flags()&StatusError == 0 {
 			return
 		}
@@ -322,9 +331,10 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 // wrapping ErrNoMember.
 func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	s := st.snap
-	sel := selection{now: b.now(), dry: dry, sc: &b.scratch, b: b}
-	if st.start.IsZero() {
-		st.start = sel.now // the request's first choice: its start
+	sel := selection{dry: dry, sc: &b.scratch, b: b}
+	picked := b.mono()
+	if !st.started {
+		st.start, st.started = picked, true // the request's first choice: its start
 	}
 	if st.excludeTried {
 		sel.exclude = st
@@ -334,7 +344,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		// Slow start: set the weights of ramping members for now. A Begin
 		// racing this sets ramping again after its ramp is visible.
 		b.ramping.Store(false)
-		if s.slow.Update(s.lbs, sel.now) {
+		if s.slow.Update(s.lbs, sel.now()) {
 			b.ramping.Store(true)
 		}
 	}
@@ -370,7 +380,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		}
 	}
 	b.mu.Unlock()
-	st.reason, st.tier = reason, tier
+	st.reason, st.tier = reason, int32(tier)
 	if m == nil {
 		if len(s.members) == 0 {
 			return nil, fmt.Errorf("%w: balancer %s has no members", ErrNoMember, b.name)
@@ -382,23 +392,15 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 		m.lb.AddBusy(1)
 		st.tried = append(st.tried, m)
 	}
-	st.member = m
-	st.picked = sel.now
-	st.info.Name = b.name
-	st.info.WorkerName = m.name
-	st.info.WorkerRoute = m.cfg.Load().route
+	st.member, st.mcfg = m, m.cfg.Load()
+	st.picked = picked
 	if routeChanged {
-		st.info.RouteChanged = true
-	}
-	if st.hasRoute {
-		st.info.Session = true
-		st.info.SessionSticky = st.stickyName
-		st.info.SessionRoute = st.route
+		st.routeChanged = true
 	}
 	st.publish()
 	if !dry {
 		if o := s.obs; o != nil && o.Picked != nil {
-			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: st.attempts, Info: st.info})
+			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: int(st.attempts), Info: st.info()})
 		}
 		b.logPick(st, m)
 	}

@@ -84,7 +84,7 @@ func FromContext(ctx context.Context) (info Info, ok bool) {
 	if st == nil || st.member == nil {
 		return Info{}, false
 	}
-	return st.info, true
+	return st.info(), true
 }
 
 // Capture prepares r for a balancer that handles it further down the

@@ -24,10 +24,10 @@ func (b *Balancer) Decide(r *http.Request) Decision {
 	st := newRequestState(b, r, r.URL.Path, r.URL.RawPath)
 	st.capture = nil
 	m, _ := b.choose(st, true)
-	d := Decision{Reason: st.reason, LBSet: st.tier}
+	d := Decision{Reason: st.reason, LBSet: int(st.tier)}
 	if m != nil {
 		d.Member = m.name
-		d.Info = st.info
+		d.Info = st.info()
 	}
 	return d
 }

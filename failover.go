@@ -58,7 +58,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			m.enterError(b.now(), "connection failed")
 			b.attemptDone(st, err)
 			b.retried(st, m, err, false)
-			if st.attempts >= st.snap.maxAttempts {
+			if int(st.attempts) >= st.snap.maxAttempts {
 				return nil, fmt.Errorf("%w: %s could not be reached and no attempts are left: %v", ErrNoMember, m.name, err)
 			}
 			st.attempts++
@@ -90,7 +90,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 // again, no response byte came back, attempts and the retry budget are left.
 func (b *Balancer) mayRetrySent(st *requestState, req *http.Request, err error) bool {
 	s := st.snap
-	if s.noIdempotentRetry || st.attempts >= s.maxAttempts || !connectionLost(err) {
+	if s.noIdempotentRetry || int(st.attempts) >= s.maxAttempts || !connectionLost(err) {
 		return false
 	}
 	if !s.isIdempotent(req) || !st.body.untouched() && req.GetBody == nil {
@@ -152,13 +152,13 @@ func (e *resolveError) Unwrap() error { return e.err }
 // retried reports a failed attempt that is tried again.
 func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {
 	if o := st.snap.obs; o != nil && o.Retried != nil {
-		o.Retried(RetryEvent{Balancer: b.name, Member: m.name, Attempt: st.attempts, Err: err, Sent: sent})
+		o.Retried(RetryEvent{Balancer: b.name, Member: m.name, Attempt: int(st.attempts), Err: err, Sent: sent})
 	}
 }
 
 // attemptDone reports a failed attempt to the method.
 func (b *Balancer) attemptDone(st *requestState, err error) {
-	st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{Err: err, Latency: b.now().Sub(st.picked)})
+	st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{Err: err, Latency: b.mono() - st.picked})
 }
 
 // retarget returns a copy of req addressed to member m.

@@ -145,12 +145,12 @@ func (b *Balancer) logPick(st *requestState, m *member) {
 	}
 	attrs := []slog.Attr{
 		slog.String("balancer", b.name), slog.String("member", m.name),
-		slog.String("reason", st.reason.String()), slog.Int("attempt", st.attempts),
+		slog.String("reason", st.reason.String()), slog.Int("attempt", int(st.attempts)),
 	}
 	if st.hasRoute {
 		attrs = append(attrs, slog.String("route", st.route), slog.String("sticky", st.stickyName))
 	}
-	if st.info.RouteChanged {
+	if st.routeChanged {
 		why := "no route"
 		switch {
 		case st.reason == ReasonRedirected:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/proxybalancer/balancer"
 )
@@ -113,6 +114,54 @@ func TestStatsCountTraffic(t *testing.T) {
 	}
 	if m.Elected != 1 || m.Busy != 0 || m.Latency <= 0 {
 		t.Errorf("elected %d busy %d latency %v", m.Elected, m.Busy, m.Latency)
+	}
+}
+
+// clockTransport answers after advancing a fake clock by wait: the only
+// time that passes in a request.
+type clockTransport struct {
+	now  *time.Time
+	wait time.Duration
+}
+
+func (c clockTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	*c.now = c.now.Add(c.wait)
+	return &http.Response{StatusCode: 200, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{},
+		Body: http.NoBody, Request: r}, nil
+}
+
+// The latencies a request reports are read on the configured clock: the
+// member's (header) latency and the request's, for the observer and the
+// member's statistics.
+func TestLatencyOnInjectedClock(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var ev events
+	b := mustNew(t, balancer.Config{
+		Name:      "lat",
+		Members:   []balancer.Member{{URL: "http://a"}},
+		Now:       func() time.Time { return now },
+		Transport: clockTransport{now: &now, wait: 250 * time.Millisecond},
+		Observer:  ev.observer(),
+	})
+	for range 2 {
+		w := httptest.NewRecorder()
+		b.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 200 {
+			t.Fatalf("status %d", w.Code)
+		}
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.done) != 2 {
+		t.Fatalf("%d done events", len(ev.done))
+	}
+	for _, d := range ev.done {
+		if d.Latency != 250*time.Millisecond {
+			t.Errorf("DoneEvent.Latency %v, want 250ms", d.Latency)
+		}
+	}
+	if got := b.Members()[0].Latency; got != 250*time.Millisecond {
+		t.Errorf("member latency %v, want 250ms", got)
 	}
 }
 

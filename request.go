@@ -16,7 +16,8 @@ import (
 // requestState is everything one client request carries through the
 // balancer. It is also the outbound request's context (it embeds the
 // inbound one), so the routing decision reaches the proxy's hooks and the
-// transport without another allocation.
+// transport without another allocation. It is allocated for every request:
+// keep it small (a size class of 640 bytes today).
 type requestState struct {
 	context.Context
 
@@ -24,41 +25,46 @@ type requestState struct {
 	snap *snapshot
 
 	// path and rawPath are the balancer-relative request path appended to
-	// the member URL; query is the raw query.
+	// the member URL.
 	path, rawPath string
 
-	// The sticky route, when one was extracted.
-	hasRoute   bool
+	// The sticky route, when one was extracted (hasRoute).
 	route      string
 	stickyName string
 
 	pass   *ProxyPass    // the mount the request came through, or nil
-	in     *http.Request // the client's request
 	member *member       // the current attempt's member
+	mcfg   *memberConfig // member's configuration when it was chosen
 	tried  []*member     // every member chosen, for busy accounting
-	reason Reason
-	tier   int
 
-	info    Info
 	capture *Info // the slot of an outer Capture, or nil
+	err     error
 
-	attempts int // failover attempts made after the first
+	// start, picked (when the current member was chosen) and the header
+	// latency (how long after picked the member's response headers
+	// arrived, when responded) are on the balancer's monotonic clock.
+	start, picked time.Duration
+	headerLatency time.Duration
+
+	status   int   // the status the client got
+	attempts int32 // failover attempts made after the first
+	tier     int32
+	reason   Reason
+	hasRoute bool
+	// routeChanged is BALANCER_ROUTE_CHANGED: set by a choice that did
+	// not follow the request's route, kept by later attempts.
+	routeChanged bool
 	// excludeTried keeps members already tried out of the choice (a retry
 	// after send).
 	excludeTried bool
 	canceled     bool // the client went away
-	status       int  // the status the client got
-	err          error
-	start        time.Time
-	body         bodyGuard    // the request body, counted
-	res          countingBody // the response body, counted
-	picked       time.Time    // when the current member was chosen
-	// responded says that the current member's response headers arrived,
-	// headerLatency how long after it was picked.
-	responded     bool
-	headerLatency time.Duration
+	responded    bool // the current member's response headers arrived
+	started      bool // start is set
 
-	triedBuf [4]*member
+	body bodyGuard    // the request body, counted
+	res  countingBody // the response body, counted
+
+	triedBuf [2]*member
 
 	// req is the client's request with this state as its context, the
 	// request the ReverseProxy is given: held here, it costs no allocation
@@ -73,7 +79,6 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		snap:    b.snap.Load(),
 		path:    path,
 		rawPath: rawPath,
-		in:      r,
 	}
 	st.tried = st.triedBuf[:0]
 	if captureUsed.Load() {
@@ -83,6 +88,24 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
 	}
 	return st
+}
+
+// info returns the BALANCER_* values of the current attempt; zero before a
+// member was chosen.
+func (st *requestState) info() Info {
+	if st.member == nil {
+		return Info{}
+	}
+	i := Info{
+		Name:         st.b.name,
+		WorkerName:   st.member.name,
+		WorkerRoute:  st.mcfg.route,
+		RouteChanged: st.routeChanged,
+	}
+	if st.hasRoute {
+		i.Session, i.SessionSticky, i.SessionRoute = true, st.stickyName, st.route
+	}
+	return i
 }
 
 // request returns r with st as its context, as r.WithContext(st) would,
@@ -105,7 +128,7 @@ func (st *requestState) Value(key any) any {
 // publish copies the routing decision to an outer Capture.
 func (st *requestState) publish() {
 	if st.capture != nil {
-		*st.capture = st.info
+		*st.capture = st.info()
 	}
 }
 
@@ -147,6 +170,13 @@ func (st *requestState) finish() {
 		}
 		return now
 	}
+	var elapsed time.Duration = -1
+	mono := func() time.Duration {
+		if elapsed < 0 {
+			elapsed = b.mono()
+		}
+		return elapsed
+	}
 	m := st.member
 	if m != nil {
 		if !st.canceled && st.Context.Err() == nil {
@@ -165,23 +195,23 @@ func (st *requestState) finish() {
 		sent, received := bodyIn, bodyOut
 		var latency time.Duration
 		if st.responded {
-			sent += requestHeadSize(st.in)
+			sent += requestHeadSize(&st.req)
 			received += int64(len("HTTP/1.1 200 OK\r\n"))
 			latency = st.headerLatency
 			m.observeLatency(latency)
 		} else {
-			latency = clock().Sub(st.picked)
+			latency = mono() - st.picked
 		}
 		m.lb.AddTraffic(sent, received)
 		st.snap.sched.Done(&m.lb, lbmethod.DoneInfo{
 			Status: st.status, Err: st.err, Sent: sent, Received: received, Latency: latency,
 		})
 		if o := st.snap.obs; o != nil && o.Done != nil {
-			o.Done(DoneEvent{Balancer: b.name, Member: m.name, Info: st.info, Status: st.status, Err: st.err,
-				Attempts: st.attempts + 1, Latency: clock().Sub(st.start), BytesIn: bodyIn, BytesOut: bodyOut})
+			o.Done(DoneEvent{Balancer: b.name, Member: m.name, Info: st.info(), Status: st.status, Err: st.err,
+				Attempts: int(st.attempts) + 1, Latency: mono() - st.start, BytesIn: bodyIn, BytesOut: bodyOut})
 		}
 	} else if o := st.snap.obs; o != nil && o.Done != nil {
-		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: clock().Sub(st.start)})
+		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: mono() - st.start})
 	}
 	for _, t := range st.tried {
 		t.lb.AddBusy(-1)

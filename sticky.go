@@ -107,8 +107,8 @@ func (sc *stickyConfig) routeCookie(route string) string {
 // route changed.
 func (st *requestState) setRouteCookie(res *http.Response) {
 	sc := st.snap.sticky
-	if sc == nil || sc.cookie == nil || !st.info.RouteChanged {
+	if sc == nil || sc.cookie == nil || !st.routeChanged {
 		return
 	}
-	res.Header.Add("Set-Cookie", sc.routeCookie(st.info.WorkerRoute))
+	res.Header.Add("Set-Cookie", sc.routeCookie(st.mcfg.route))
 }
