@@ -24,6 +24,10 @@ type Transport struct {
 	rt     *http.Transport
 	dialer *dialer
 	slots  *slots // nil when Max is 0
+	direct directPool
+	// noDirect turns the direct exchange off (tests compare it with
+	// net/http's).
+	noDirect bool
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -114,6 +118,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// hand back, no slot to free, no timer, and the connection's
 		// deadline bounds every read of the response. Nothing to hold
 		// per request but an error to classify.
+		if t.directable(req) {
+			resp, err := t.roundTripDirect(req)
+			if err != nil {
+				a := &attempt{t: t, parent: req.Context()}
+				return nil, a.fail(err)
+			}
+			return resp, nil
+		}
 		resp, err := t.rt.RoundTrip(req)
 		if err != nil {
 			a := &attempt{t: t, parent: req.Context()}
@@ -174,6 +186,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // Transport remains usable.
 func (t *Transport) CloseIdleConnections() {
 	t.rt.CloseIdleConnections()
+	t.direct.closeIdle()
 }
 
 // addSat returns a+b for non-negative durations, saturating at the largest

@@ -1,0 +1,449 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The direct exchange. net/http's Transport hands every request to two
+// goroutines of its connection (one writes it, one reads the response) and
+// waits for them on channels. Under load those hand-offs cost more CPU than
+// everything the balancer does for a request. So the requests that need
+// nothing net/http adds beyond writing and reading — plain http, HTTP/1.1,
+// no body, a method that may be replayed (GET, HEAD, OPTIONS, TRACE), no
+// upgrade, no trace hook but Got1xxResponse — are written and their
+// response headers read on the caller's goroutine, over connections of the
+// Transport's own pool (see directPool). Their response body is read from
+// the connection as the caller reads it. Every other request goes through
+// net/http as before.
+//
+// What net/http does for such a request, the exchange does too:
+//   - the bytes written are net/http's own ((*http.Request).Write), and the
+//     response is parsed by http.ReadResponse;
+//   - 1xx responses other than 101 are passed to Got1xxResponse (the
+//     ReverseProxy's) and skipped; response headers are limited to 10 MiB,
+//     counted afresh after each 1xx the hook saw;
+//   - a connection is reused only after its response body was read to EOF
+//     with nothing more buffered, and neither side asked to close it;
+//   - a reused connection the member had closed (nothing read back, the
+//     connection reset or at EOF) is replaced by a new one and the request
+//     written again: it may be replayed (RFC 9110);
+//   - the end of the request's context closes the connection, and the
+//     exchange returns the context's cause;
+//   - the connection's read deadline (Options.Timeout) bounds every wait.
+//
+// An idle connection is not watched as net/http watches it with a pending
+// read. Instead, one idle for a second or more is checked before reuse
+// (probeAlive: closed by the member, or data the member sent unasked such
+// as a 408) and one idle longer than TTL or Timeout is closed.
+
+// maxResponseHeader bounds the bytes of a response's headers, as
+// net/http's default MaxResponseHeaderBytes does.
+const maxResponseHeader = 10 << 20
+
+// probeAfter is how long a connection must have been idle before it is
+// checked before reuse.
+const probeAfter = time.Second
+
+// directPool holds the idle connections of the direct exchange, by
+// address, most recently used last.
+type directPool struct {
+	mu   sync.Mutex
+	idle map[string][]*directConn
+}
+
+// directConn is one connection of the direct exchange.
+type directConn struct {
+	key    string
+	conn   net.Conn // as dialed: a *deadlineConn
+	lr     limitedConn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	reused bool
+	idleAt time.Time
+}
+
+// limitedConn reads from the connection, at most n bytes while n >= 0 (the
+// response headers), and counts what it read.
+type limitedConn struct {
+	conn net.Conn
+	n    int64
+	read int64
+}
+
+var errHeaderTooLarge = fmt.Errorf("transport: member's response headers exceed %d bytes", maxResponseHeader)
+
+func (l *limitedConn) Read(p []byte) (int, error) {
+	if l.n == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if l.n > 0 && int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.conn.Read(p)
+	if l.n > 0 {
+		l.n -= int64(n)
+	}
+	l.read += int64(n)
+	return n, err
+}
+
+// directable reports whether req can take the direct exchange. The
+// Transport's own conditions (HTTP/1.1 with deadlines, no slots, no body,
+// no upgrade) are checked by the caller.
+func (t *Transport) directable(req *http.Request) bool {
+	if t.noDirect || t.cfg.disableReuse || req.URL == nil || req.URL.Scheme != "http" ||
+		req.Close || req.Cancel != nil || req.ContentLength != 0 || len(req.TransferEncoding) != 0 ||
+		req.URL.User != nil || !asciiHost(req.URL.Host) {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		return false
+	}
+	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil && !only1xxHook(tr) {
+		return false
+	}
+	// net/http refuses invalid header fields with an error of its own:
+	// let it.
+	for k, vs := range req.Header {
+		if !validFieldName(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !validFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// only1xxHook reports whether the trace has no hook but Got1xxResponse.
+func only1xxHook(tr *httptrace.ClientTrace) bool {
+	return tr.GetConn == nil && tr.GotConn == nil && tr.PutIdleConn == nil &&
+		tr.GotFirstResponseByte == nil && tr.Got100Continue == nil &&
+		tr.DNSStart == nil && tr.DNSDone == nil && tr.ConnectStart == nil && tr.ConnectDone == nil &&
+		tr.TLSHandshakeStart == nil && tr.TLSHandshakeDone == nil &&
+		tr.WroteHeaderField == nil && tr.WroteHeaders == nil && tr.Wait100Continue == nil &&
+		tr.WroteRequest == nil
+}
+
+func asciiHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if h[i] >= 0x80 || h[i] <= ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldName reports whether k is an RFC 9110 token.
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= 0x80 || !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether v has no control characters but
+// horizontal tab.
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// roundTripDirect sends req by the direct exchange.
+func (t *Transport) roundTripDirect(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
+	for retried := false; ; retried = true {
+		c, err := t.getConn(ctx, req.URL)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, err
+		}
+		var stop func() bool
+		if ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() { c.conn.Close() })
+		}
+		res, err := c.exchange(req, trace)
+		if err == nil {
+			return t.respondDirect(ctx, c, stop, req, res), nil
+		}
+		if stop != nil {
+			stop()
+		}
+		c.conn.Close()
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		if c.reused && !retried && c.lr.read == 0 && connectionClosed(err) {
+			continue // the member closed the idle connection: a new one
+		}
+		return nil, err
+	}
+}
+
+// connectionClosed reports whether err says the member closed or reset
+// the connection, not that it timed out.
+func connectionClosed(err error) bool {
+	if IsTimeout(err) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(*net.OpError))
+}
+
+// exchange writes req and reads the response headers.
+func (c *directConn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
+	c.lr.read = 0
+	if err := req.Write(c.bw); err != nil {
+		return nil, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, err
+	}
+	c.lr.n = maxResponseHeader
+	defer func() { c.lr.n = -1 }()
+	for {
+		res, err := http.ReadResponse(c.br, req)
+		if err != nil {
+			return nil, err
+		}
+		code := res.StatusCode
+		if code < 100 || code > 199 {
+			return res, nil
+		}
+		if code == http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("transport: member answered %d to a request that asked for no upgrade", code)
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
+				return nil, err
+			}
+			// Seen by the hook: it limits them; the headers limit restarts.
+			c.lr.n = maxResponseHeader
+		}
+	}
+}
+
+// respondDirect hands over res, whose body is read from c.
+func (t *Transport) respondDirect(ctx context.Context, c *directConn, stop func() bool, req *http.Request, res *http.Response) *http.Response {
+	res.Request = req
+	keep := !res.Close
+	if res.Body == nil || res.Body == http.NoBody {
+		t.release(c, stop, keep)
+		return res
+	}
+	res.Body = &directBody{t: t, c: c, rc: res.Body, ctx: ctx, stop: stop, keep: keep}
+	return res
+}
+
+// release ends an exchange: c goes back to the pool when keep holds,
+// nothing more was received, and the request's context did not end
+// meanwhile; otherwise it is closed.
+func (t *Transport) release(c *directConn, stop func() bool, keep bool) {
+	if stop != nil && !stop() {
+		keep = false // the context ended: its AfterFunc closes c
+	}
+	if !keep || c.br.Buffered() != 0 {
+		c.conn.Close()
+		return
+	}
+	t.direct.put(c, t.cfg.smax)
+}
+
+// directBody is a response body of the direct exchange.
+type directBody struct {
+	t    *Transport
+	c    *directConn
+	rc   io.ReadCloser
+	ctx  context.Context
+	stop func() bool
+	keep bool
+	eof  bool        // Read returned EOF (read by Read only)
+	done atomic.Bool // the connection was released or closed
+}
+
+var errReadOnClosedBody = errors.New("http: read on closed response body")
+
+func (b *directBody) Read(p []byte) (int, error) {
+	if b.done.Load() {
+		if b.eof {
+			return 0, io.EOF
+		}
+		return 0, errReadOnClosedBody
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		b.eof = true
+		if b.done.CompareAndSwap(false, true) {
+			b.t.release(b.c, b.stop, b.keep)
+		}
+	default:
+		if b.done.CompareAndSwap(false, true) {
+			if b.stop != nil {
+				b.stop()
+			}
+			b.c.conn.Close()
+		}
+		if b.ctx.Err() != nil {
+			err = context.Cause(b.ctx)
+		}
+	}
+	return n, err
+}
+
+// Close closes the body. Before EOF it closes the connection rather than
+// read the rest of the body.
+func (b *directBody) Close() error {
+	if b.done.CompareAndSwap(false, true) {
+		if b.stop != nil {
+			b.stop()
+		}
+		b.c.conn.Close()
+	}
+	return nil
+}
+
+// getConn returns an idle connection to u's host, or dials one.
+func (t *Transport) getConn(ctx context.Context, u *url.URL) (*directConn, error) {
+	key := u.Host
+	if c := t.direct.get(key, t.cfg); c != nil {
+		return c, nil
+	}
+	addr := key
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	conn, err := t.dialer.dialTCP(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &directConn{key: key, conn: conn}
+	c.lr = limitedConn{conn: conn, n: -1}
+	c.br = bufio.NewReaderSize(&c.lr, 32<<10)
+	c.bw = bufio.NewWriterSize(conn, 32<<10)
+	return c, nil
+}
+
+// get takes the most recently used idle connection to key that is still
+// usable, closing those idle too long or found closed; nil if none.
+func (p *directPool) get(key string, cfg config) *directConn {
+	var now time.Time
+	for {
+		p.mu.Lock()
+		l := p.idle[key]
+		if len(l) == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		c := l[len(l)-1]
+		l[len(l)-1] = nil
+		p.idle[key] = l[:len(l)-1]
+		p.mu.Unlock()
+		if now.IsZero() {
+			now = time.Now()
+		}
+		idle := now.Sub(c.idleAt)
+		switch {
+		case cfg.ttl > 0 && idle > cfg.ttl, idle >= cfg.timeout:
+			// The rest were idle longer still.
+			c.conn.Close()
+			p.closeKey(key)
+			return nil
+		case idle >= probeAfter && !probeAlive(c.conn):
+			c.conn.Close()
+			continue
+		}
+		c.reused = true
+		return c
+	}
+}
+
+// put makes c idle, unless max connections to its address already are.
+func (p *directPool) put(c *directConn, max int) {
+	c.idleAt = time.Now()
+	p.mu.Lock()
+	if p.idle == nil {
+		p.idle = make(map[string][]*directConn)
+	}
+	l := p.idle[c.key]
+	if len(l) >= max {
+		p.mu.Unlock()
+		c.conn.Close()
+		return
+	}
+	p.idle[c.key] = append(l, c)
+	p.mu.Unlock()
+}
+
+// closeKey closes the idle connections to key.
+func (p *directPool) closeKey(key string) {
+	p.mu.Lock()
+	l := p.idle[key]
+	delete(p.idle, key)
+	p.mu.Unlock()
+	for _, c := range l {
+		c.conn.Close()
+	}
+}
+
+// closeIdle closes every idle connection.
+func (p *directPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, l := range idle {
+		for _, c := range l {
+			c.conn.Close()
+		}
+	}
+}

@@ -1,0 +1,451 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// dxMember is a raw TCP member: serve runs for each accepted connection
+// (its number from 1) with the connection's reader. It counts connections
+// and requests read by next.
+type dxMember struct {
+	l     net.Listener
+	serve func(n int, c net.Conn, br *bufio.Reader)
+	conns atomic.Int64
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	open  []net.Conn
+}
+
+func newDXMember(t *testing.T, serve func(n int, c net.Conn, br *bufio.Reader)) *dxMember {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &dxMember{l: l, serve: serve}
+	m.wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n := int(m.conns.Add(1))
+			m.mu.Lock()
+			m.open = append(m.open, c)
+			m.mu.Unlock()
+			m.wg.Go(func() {
+				defer c.Close()
+				m.serve(n, c, bufio.NewReader(c))
+			})
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		m.mu.Lock()
+		for _, c := range m.open {
+			c.Close()
+		}
+		m.mu.Unlock()
+		m.wg.Wait()
+	})
+	return m
+}
+
+func (m *dxMember) url() string { return "http://" + m.l.Addr().String() }
+
+// dxKeepAlive answers every request on the connection with body, keeping
+// the connection open; requests counts them.
+func dxKeepAlive(requests *atomic.Int64, body string) func(int, net.Conn, *bufio.Reader) {
+	return func(_ int, c net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			requests.Add(1)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		}
+	}
+}
+
+func dxGet(t *testing.T, tr *Transport, ctx context.Context, url string) (string, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
+
+func dxIdle(tr *Transport) []*directConn {
+	tr.direct.mu.Lock()
+	defer tr.direct.mu.Unlock()
+	var all []*directConn
+	for _, l := range tr.direct.idle {
+		all = append(all, l...)
+	}
+	return all
+}
+
+// age makes every idle connection look idle for d longer.
+func dxAge(tr *Transport, d time.Duration) {
+	tr.direct.mu.Lock()
+	defer tr.direct.mu.Unlock()
+	for _, l := range tr.direct.idle {
+		for _, c := range l {
+			c.idleAt = c.idleAt.Add(-d)
+		}
+	}
+}
+
+func TestDirectable(t *testing.T) {
+	tr := newTransport(t, Options{})
+	base := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9/x?q=1", nil)
+		r.Header.Set("Accept", "*/*")
+		return r
+	}
+	hook := func(r *http.Request, tr *httptrace.ClientTrace) *http.Request {
+		return r.WithContext(httptrace.WithClientTrace(r.Context(), tr))
+	}
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want bool
+	}{
+		{"GET", base, true},
+		{"HEAD", func() *http.Request { r := base(); r.Method = http.MethodHead; return r }, true},
+		{"OPTIONS", func() *http.Request { r := base(); r.Method = http.MethodOptions; return r }, true},
+		{"POST", func() *http.Request { r := base(); r.Method = http.MethodPost; return r }, false},
+		{"DELETE", func() *http.Request { r := base(); r.Method = http.MethodDelete; return r }, false},
+		{"https", func() *http.Request { r := base(); r.URL.Scheme = "https"; return r }, false},
+		{"close", func() *http.Request { r := base(); r.Close = true; return r }, false},
+		{"content length", func() *http.Request { r := base(); r.ContentLength = 3; return r }, false},
+		{"chunked", func() *http.Request { r := base(); r.TransferEncoding = []string{"chunked"}; return r }, false},
+		{"userinfo", func() *http.Request { r := base(); r.URL.User = url.UserPassword("u", "p"); return r }, false},
+		{"non-ASCII host", func() *http.Request { r := base(); r.URL.Host = "bücher.example"; return r }, false},
+		{"bad header name", func() *http.Request { r := base(); r.Header["Bad Name"] = []string{"v"}; return r }, false},
+		{"bad header value", func() *http.Request { r := base(); r.Header["X"] = []string{"a\r\nInjected: 1"}; return r }, false},
+		{"tab in value", func() *http.Request { r := base(); r.Header["X"] = []string{"a\tb"}; return r }, true},
+		{"Got1xxResponse hook", func() *http.Request {
+			return hook(base(), &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error { return nil }})
+		}, true},
+		{"GotConn hook", func() *http.Request {
+			return hook(base(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {}})
+		}, false},
+	}
+	for _, c := range cases {
+		if got := tr.directable(c.req()); got != c.want {
+			t.Errorf("%s: directable %v, want %v", c.name, got, c.want)
+		}
+	}
+	off := newTransport(t, Options{DisableReuse: true})
+	if off.directable(base()) {
+		t.Error("DisableReuse: directable")
+	}
+	tr.noDirect = true
+	if tr.directable(base()) {
+		t.Error("noDirect: directable")
+	}
+}
+
+// A hook only1xxHook does not know would be skipped by the direct
+// exchange: every hook of ClientTrace must be checked.
+func TestOnly1xxHookKnowsEveryHook(t *testing.T) {
+	typ := reflect.TypeFor[httptrace.ClientTrace]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Type.Kind() != reflect.Func || !f.IsExported() {
+			continue
+		}
+		var tr httptrace.ClientTrace
+		v := reflect.ValueOf(&tr).Elem().Field(i)
+		v.Set(reflect.MakeFunc(f.Type, func([]reflect.Value) []reflect.Value {
+			out := make([]reflect.Value, f.Type.NumOut())
+			for j := range out {
+				out[j] = reflect.Zero(f.Type.Out(j))
+			}
+			return out
+		}))
+		if got, want := only1xxHook(&tr), f.Name == "Got1xxResponse"; got != want {
+			t.Errorf("only1xxHook with %s set = %v, want %v", f.Name, got, want)
+		}
+	}
+}
+
+func TestDirectReusesConnection(t *testing.T) {
+	var requests atomic.Int64
+	m := newDXMember(t, dxKeepAlive(&requests, "hello"))
+	tr := newTransport(t, Options{})
+	for i := range 3 {
+		body, err := dxGet(t, tr, testContext(t), m.url())
+		if err != nil || body != "hello" {
+			t.Fatalf("request %d: %q, %v", i, body, err)
+		}
+	}
+	if n := m.conns.Load(); n != 1 {
+		t.Errorf("%d connections for 3 requests, want 1", n)
+	}
+	if n := len(dxIdle(tr)); n != 1 {
+		t.Errorf("%d idle connections, want 1", n)
+	}
+}
+
+// A connection idle for a second or more that the member closed, after
+// sending a response to no request (a 408), is not used: the request goes
+// on a new connection and gets its own response.
+func TestDirectProbesIdleConnection(t *testing.T) {
+	first, sent := make(chan struct{}), make(chan struct{})
+	var requests atomic.Int64
+	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if n == 1 {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			req.Body.Close()
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+			<-first
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			c.Close()
+			close(sent)
+			return
+		}
+		dxKeepAlive(&requests, "fresh")(n, c, br)
+	})
+	tr := newTransport(t, Options{})
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
+		t.Fatalf("first: %q, %v", body, err)
+	}
+	idle := dxIdle(tr)
+	if len(idle) != 1 {
+		t.Fatalf("%d idle connections, want 1", len(idle))
+	}
+	close(first)
+	<-sent // on loopback, the 408 and the close are queued at the client by now
+	if probeAlive(idle[0].conn) {
+		t.Fatal("probeAlive: true for a connection with an unsolicited response")
+	}
+	dxAge(tr, 2*time.Second)
+	body, err := dxGet(t, tr, testContext(t), m.url())
+	if err != nil || body != "fresh" {
+		t.Fatalf("after the 408: %q, %v; want the new connection's response", body, err)
+	}
+	if n := m.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// A reused connection the member closed without the probe noticing (idle
+// under a second) fails on the first read with nothing received: the
+// request is written again on a new connection, once.
+func TestDirectRetriesClosedIdleConnection(t *testing.T) {
+	var requests atomic.Int64
+	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if n == 1 {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			req.Body.Close()
+			requests.Add(1)
+			// Keep-alive as far as the client knows; closed at once.
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+			return
+		}
+		dxKeepAlive(&requests, "again")(n, c, br)
+	})
+	tr := newTransport(t, Options{})
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
+		t.Fatalf("first: %q, %v", body, err)
+	}
+	body, err := dxGet(t, tr, testContext(t), m.url())
+	if err != nil || body != "again" {
+		t.Fatalf("second: %q, %v", body, err)
+	}
+	if n := m.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("the member answered %d requests, want 2", n)
+	}
+}
+
+// A new connection that fails is not retried: the error is returned.
+func TestDirectDoesNotRetryNewConnection(t *testing.T) {
+	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		if req, err := http.ReadRequest(br); err == nil {
+			req.Body.Close()
+		}
+	})
+	tr := newTransport(t, Options{})
+	_, err := dxGet(t, tr, testContext(t), m.url())
+	if err == nil || NotSent(err) || IsTimeout(err) {
+		t.Fatalf("err = %v; want a lost connection, neither NotSent nor a timeout", err)
+	}
+	if n := m.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1 (no retry)", n)
+	}
+}
+
+// The end of the request's context while the member is silent ends the
+// exchange with the context's cause and closes the connection.
+func TestDirectCancelWhileWaiting(t *testing.T) {
+	arrived := make(chan struct{})
+	closed := make(chan struct{})
+	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		close(arrived)
+		io.Copy(io.Discard, br) // until the client closes
+		close(closed)
+	})
+	tr := newTransport(t, Options{})
+	ctx, cancel := context.WithCancelCause(testContext(t))
+	cause := errors.New("client went away")
+	go func() {
+		<-arrived
+		cancel(cause)
+	}()
+	_, err := dxGet(t, tr, ctx, m.url())
+	if !errors.Is(err, cause) || NotSent(err) || IsTimeout(err) {
+		t.Fatalf("err = %v; want the context's cause, neither NotSent nor a timeout", err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(testBound):
+		t.Fatal("the connection was not closed")
+	}
+	if n := len(dxIdle(tr)); n != 0 {
+		t.Errorf("%d idle connections, want 0", n)
+	}
+}
+
+// Closing a body before its end closes the connection instead of reading
+// the rest; the next request gets a new connection.
+func TestDirectEarlyCloseDropsConnection(t *testing.T) {
+	closed := make(chan struct{})
+	var requests atomic.Int64
+	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if n == 1 {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial")
+			io.Copy(io.Discard, br)
+			close(closed)
+			return
+		}
+		dxKeepAlive(&requests, "next")(n, c, br)
+	})
+	tr := newTransport(t, Options{})
+	req := newRequest(t, http.MethodGet, m.url(), nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(res.Body, buf); err != nil || string(buf) != "partial" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	res.Body.Close()
+	select {
+	case <-closed:
+	case <-time.After(testBound):
+		t.Fatal("the connection was not closed")
+	}
+	if _, err := res.Body.Read(buf); err == nil {
+		t.Error("read after Close succeeded")
+	}
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "next" {
+		t.Fatalf("next: %q, %v", body, err)
+	}
+}
+
+// TTL and Timeout bound how long a connection may stay idle; SMax how
+// many stay; CloseIdleConnections closes them.
+func TestDirectIdleLimits(t *testing.T) {
+	var requests atomic.Int64
+	m := newDXMember(t, dxKeepAlive(&requests, "ok"))
+	tr := newTransport(t, Options{TTL: 30 * time.Second, Timeout: time.Minute})
+	get := func() {
+		t.Helper()
+		if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
+			t.Fatalf("%q, %v", body, err)
+		}
+	}
+	get()
+	dxAge(tr, 31*time.Second)
+	get()
+	if n := m.conns.Load(); n != 2 {
+		t.Errorf("after TTL: %d connections, want 2", n)
+	}
+	tr.CloseIdleConnections()
+	if n := len(dxIdle(tr)); n != 0 {
+		t.Errorf("after CloseIdleConnections: %d idle", n)
+	}
+	get()
+	if n := m.conns.Load(); n != 3 {
+		t.Errorf("after CloseIdleConnections: %d connections, want 3", n)
+	}
+
+	// SMax 1: of two connections freed together, one stays.
+	one := newTransport(t, Options{SMax: 1})
+	r1, err := one.RoundTrip(newRequest(t, http.MethodGet, m.url(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := one.RoundTrip(newRequest(t, http.MethodGet, m.url(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(r1.Body)
+	io.ReadAll(r2.Body)
+	if n := len(dxIdle(one)); n != 1 {
+		t.Errorf("SMax 1: %d idle connections", n)
+	}
+}
+
+// Response headers beyond the limit fail the exchange without reading
+// them all.
+func TestDirectHeaderLimit(t *testing.T) {
+	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Big: " + strings.Repeat("a", 1<<16) + "\r\n"
+		for range maxResponseHeader/len(line) + 2 {
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	})
+	tr := newTransport(t, Options{})
+	if _, err := dxGet(t, tr, testContext(t), m.url()); !errors.Is(err, errHeaderTooLarge) {
+		t.Fatalf("err = %v, want the header limit", err)
+	}
+}
