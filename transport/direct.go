@@ -44,17 +44,15 @@ import (
 //   - the connection's read deadline (Options.Timeout) bounds every wait.
 //
 // An idle connection is not watched as net/http watches it with a pending
-// read. Instead, one idle for a second or more is checked before reuse
-// (probeAlive: closed by the member, or data the member sent unasked such
-// as a 408) and one idle longer than TTL or Timeout is closed.
+// read. Instead it is checked before reuse without blocking (probeAlive):
+// one the member closed, or on which it sent something unasked (a 408
+// before closing, the body of a response to HEAD, bytes beyond a
+// Content-Length), is closed, not used. One idle longer than TTL or Timeout
+// is closed too.
 
 // maxResponseHeader bounds the bytes of a response's headers, as
 // net/http's default MaxResponseHeaderBytes does.
 const maxResponseHeader = 10 << 20
-
-// probeAfter is how long a connection must have been idle before it is
-// checked before reuse.
-const probeAfter = time.Second
 
 // directPool holds the idle connections of the direct exchange, by
 // address, most recently used last.
@@ -398,7 +396,7 @@ func (p *directPool) get(key string, cfg config) *directConn {
 			c.conn.Close()
 			p.closeKey(key)
 			return nil
-		case idle >= probeAfter && !probeAlive(c.conn):
+		case !probeAlive(c.conn):
 			c.conn.Close()
 			continue
 		}

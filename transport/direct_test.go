@@ -258,24 +258,31 @@ func TestDirectProbesIdleConnection(t *testing.T) {
 	}
 }
 
-// A reused connection the member closed without the probe noticing (idle
-// under a second) fails on the first read with nothing received: the
-// request is written again on a new connection, once.
+// A reused connection the member closes after the request was written,
+// sending nothing back (its keep-alive timeout raced the request), fails
+// with nothing received: the request is written again on a new
+// connection, once.
 func TestDirectRetriesClosedIdleConnection(t *testing.T) {
-	var requests atomic.Int64
+	var seen, answered atomic.Int64
 	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
 		if n == 1 {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
+			for i := range 2 {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				req.Body.Close()
+				seen.Add(1)
+				if i == 1 {
+					return // closed without an answer
+				}
+				answered.Add(1)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
 			}
-			req.Body.Close()
-			requests.Add(1)
-			// Keep-alive as far as the client knows; closed at once.
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
 			return
 		}
-		dxKeepAlive(&requests, "again")(n, c, br)
+		var again atomic.Int64
+		dxKeepAlive(&again, "again")(n, c, br)
 	})
 	tr := newTransport(t, Options{})
 	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
@@ -288,8 +295,8 @@ func TestDirectRetriesClosedIdleConnection(t *testing.T) {
 	if n := m.conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
-	if n := requests.Load(); n != 2 {
-		t.Errorf("the member answered %d requests, want 2", n)
+	if seen.Load() != 2 || answered.Load() != 1 {
+		t.Errorf("first connection: %d requests seen, %d answered; want 2, 1", seen.Load(), answered.Load())
 	}
 }
 
@@ -447,5 +454,42 @@ func TestDirectHeaderLimit(t *testing.T) {
 	tr := newTransport(t, Options{})
 	if _, err := dxGet(t, tr, testContext(t), m.url()); !errors.Is(err, errHeaderTooLarge) {
 		t.Fatalf("err = %v, want the header limit", err)
+	}
+}
+
+// Bytes the member sends after a response (beyond its Content-Length, as
+// a HEAD response's body) keep the connection from being reused, however
+// briefly it was idle.
+func TestDirectUnsolicitedBytesDropConnection(t *testing.T) {
+	first, sent := make(chan struct{}), make(chan struct{})
+	var requests atomic.Int64
+	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if n == 1 {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			req.Body.Close()
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			<-first
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+			close(sent)
+			io.Copy(io.Discard, br)
+			return
+		}
+		dxKeepAlive(&requests, "fresh")(n, c, br)
+	})
+	tr := newTransport(t, Options{})
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
+		t.Fatalf("first: %q, %v", body, err)
+	}
+	close(first)
+	<-sent // on loopback, the bytes are queued at the client by now
+	body, err := dxGet(t, tr, testContext(t), m.url())
+	if err != nil || body != "fresh" {
+		t.Fatalf("second: %q, %v; want the new connection's response", body, err)
+	}
+	if n := m.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }

@@ -22,6 +22,23 @@
 // [IsTimeout] tells a member that did not answer in time after the request
 // was written (Apache's failontimeout) from other errors.
 //
+// # How requests travel
+//
+// Most requests a proxy forwards are HTTP/1.1 GET, HEAD, OPTIONS or TRACE
+// without a body. The Transport writes those and reads their response on
+// the calling goroutine, over connections it pools itself, with net/http's
+// own request writer and response parser ((*http.Request).Write,
+// [http.ReadResponse]). Every other request (a body, another method, https,
+// h2c, an upgrade, a trace hook other than Got1xxResponse, Max or
+// DisableReuse set) goes through an [http.Transport]. The two carry the same
+// bytes and give the same responses and errors; the direct way spares the
+// two goroutine hand-offs net/http makes per request, which under load cost
+// more CPU than the balancer's own work. An idle connection of the direct
+// pool is checked without blocking before reuse (closed by the member, or
+// bytes it sent unasked: not used), and a reused connection the member
+// closed meanwhile is replaced and the request written again, as net/http
+// does for a request that may be replayed.
+//
 // # What is not Apache
 //
 // Durations are Go durations, not Apache's integer seconds. max caps the

@@ -31,11 +31,12 @@ type Options struct {
 	// written (timeout): the wait for the response headers, and each read of
 	// the response body. Zero means DefaultTimeout. On HTTP/1.1 connections
 	// it is a read deadline moved on by every write and read, which costs no
-	// timer per request and also closes a connection idle for Timeout; a
+	// timer per request, and a connection idle for Timeout is closed; a
 	// move sets it a little beyond Timeout and lasts for that little, so a
 	// wait may end late by up to a sixteenth of Timeout (at most 1 s), never
-	// early. On HTTP/2 connections it is a timer per request and per read. Writing the request is bounded by the request's context
-	// only, and so is a connection after a 101 Switching Protocols response.
+	// early. On HTTP/2 connections it is a timer per request and per read.
+	// Writing the request is bounded by the request's context only, and so
+	// is a connection after a 101 Switching Protocols response.
 	Timeout time.Duration
 
 	// DisableReuse closes the connection after each request instead of
@@ -59,8 +60,10 @@ type Options struct {
 	// see Acquire. Zero means no cap.
 	Max int
 
-	// SMax is the number of idle connections kept for reuse (smax). A
-	// connection that is freed while SMax are already idle is closed. Zero
+	// SMax is the number of idle connections kept for reuse (smax), in
+	// each of the Transport's two pools (see "How requests travel" in the
+	// package documentation). A connection that is freed while SMax are
+	// already idle is closed. Zero
 	// means Max if that is set, else DefaultSMax; a value above a non-zero
 	// Max is lowered to Max, as Apache does.
 	SMax int
