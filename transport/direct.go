@@ -101,7 +101,7 @@ func (l *limitedConn) Read(p []byte) (int, error) {
 // Transport's own conditions (HTTP/1.1 with deadlines, no slots, no body,
 // no upgrade) are checked by the caller.
 func (t *Transport) directable(req *http.Request) bool {
-	if t.noDirect || t.cfg.disableReuse || req.URL == nil || req.URL.Scheme != "http" ||
+	if t.noDirect || t.cfg.disableReuse || req.URL == nil || req.URL.Scheme != "http" || req.Header == nil ||
 		req.Close || req.Cancel != nil || req.ContentLength != 0 || len(req.TransferEncoding) != 0 ||
 		req.URL.User != nil || !asciiHost(req.URL.Host) {
 		return false
@@ -249,7 +249,13 @@ func (c *directConn) exchange(req *http.Request, trace *httptrace.ClientTrace) (
 	defer func() { c.lr.n = -1 }()
 	for {
 		res, err := http.ReadResponse(c.br, req)
-		if err != nil {
+		switch {
+		case err == nil:
+		case c.lr.n == 0:
+			return nil, errHeaderTooLarge // whatever the cut made of the last line
+		case c.lr.read == 0 && err == io.ErrUnexpectedEOF:
+			return nil, io.EOF // closed before sending anything, as net/http says
+		default:
 			return nil, err
 		}
 		code := res.StatusCode
@@ -303,18 +309,24 @@ type directBody struct {
 	ctx  context.Context
 	stop func() bool
 	keep bool
-	eof  bool        // Read returned EOF (read by Read only)
-	done atomic.Bool // the connection was released or closed
+	// eof and err are what Read returned last (used by Read only): a
+	// Read after the end returns them again.
+	eof    bool
+	err    error
+	done   atomic.Bool // the connection was released or closed
+	closed atomic.Bool // Close was called
 }
 
 var errReadOnClosedBody = errors.New("http: read on closed response body")
 
 func (b *directBody) Read(p []byte) (int, error) {
-	if b.done.Load() {
-		if b.eof {
-			return 0, io.EOF
-		}
+	switch {
+	case b.closed.Load():
 		return 0, errReadOnClosedBody
+	case b.eof:
+		return 0, io.EOF
+	case b.err != nil:
+		return 0, b.err
 	}
 	n, err := b.rc.Read(p)
 	switch {
@@ -334,6 +346,10 @@ func (b *directBody) Read(p []byte) (int, error) {
 		if b.ctx.Err() != nil {
 			err = context.Cause(b.ctx)
 		}
+		if b.closed.Load() {
+			err = errReadOnClosedBody
+		}
+		b.err = err
 	}
 	return n, err
 }
@@ -341,6 +357,7 @@ func (b *directBody) Read(p []byte) (int, error) {
 // Close closes the body. Before EOF it closes the connection rather than
 // read the rest of the body.
 func (b *directBody) Close() error {
+	b.closed.Store(true)
 	if b.done.CompareAndSwap(false, true) {
 		if b.stop != nil {
 			b.stop()

@@ -149,6 +149,7 @@ func TestDirectable(t *testing.T) {
 		{"bad header name", func() *http.Request { r := base(); r.Header["Bad Name"] = []string{"v"}; return r }, false},
 		{"bad header value", func() *http.Request { r := base(); r.Header["X"] = []string{"a\r\nInjected: 1"}; return r }, false},
 		{"tab in value", func() *http.Request { r := base(); r.Header["X"] = []string{"a\tb"}; return r }, true},
+		{"nil header", func() *http.Request { r := base(); r.Header = nil; return r }, false},
 		{"Got1xxResponse hook", func() *http.Request {
 			return hook(base(), &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error { return nil }})
 		}, true},
