@@ -11,7 +11,7 @@
 #   scripts/bench.sh                          # ROUNDS=2 DURATION=5: about 2 minutes
 #   ROUNDS=3 DURATION=10 scripts/bench.sh     # the harness baseline's settings: about 4 minutes
 #   MODE=profile scripts/bench.sh             # CPU profiles of both proxies under the same load
-#   MODE=paired scripts/bench.sh              # both proxies under load at once: CPU/request ratio, ~2 min
+#   MODE=paired scripts/bench.sh              # both proxies under load at once: CPU/request and req/s ratios, ~2 min
 #
 # Our row is examples/bench: byrequests, stickysession JSESSIONID (wrk sends
 # no cookie, so every request takes the sticky lookup and is scheduled, as a

@@ -44,7 +44,7 @@ import (
 //   - the connection's read deadline (Options.Timeout) bounds every wait.
 //
 // An idle connection is not watched as net/http watches it with a pending
-// read. Instead it is checked before reuse without blocking (probeAlive):
+// read. Instead it is checked before reuse without blocking (prober):
 // one the member closed, or on which it sent something unasked (a 408
 // before closing, the body of a response to HEAD, bytes beyond a
 // Content-Length), is closed, not used. One idle longer than TTL or Timeout
@@ -68,6 +68,7 @@ type directConn struct {
 	lr     limitedConn
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	prober *prober
 	reused bool
 	idleAt time.Time
 }
@@ -381,7 +382,7 @@ func (t *Transport) getConn(ctx context.Context, u *url.URL) (*directConn, error
 	if err != nil {
 		return nil, err
 	}
-	c := &directConn{key: key, conn: conn}
+	c := &directConn{key: key, conn: conn, prober: newProber(conn)}
 	c.lr = limitedConn{conn: conn, n: -1}
 	c.br = bufio.NewReaderSize(&c.lr, 32<<10)
 	c.bw = bufio.NewWriterSize(conn, 32<<10)
@@ -413,7 +414,7 @@ func (p *directPool) get(key string, cfg config) *directConn {
 			c.conn.Close()
 			p.closeKey(key)
 			return nil
-		case !probeAlive(c.conn):
+		case !c.prober.check():
 			c.conn.Close()
 			continue
 		}

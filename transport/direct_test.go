@@ -214,51 +214,6 @@ func TestDirectReusesConnection(t *testing.T) {
 	}
 }
 
-// A connection idle for a second or more that the member closed, after
-// sending a response to no request (a 408), is not used: the request goes
-// on a new connection and gets its own response.
-func TestDirectProbesIdleConnection(t *testing.T) {
-	first, sent := make(chan struct{}), make(chan struct{})
-	var requests atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			req.Body.Close()
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
-			<-first
-			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-			c.Close()
-			close(sent)
-			return
-		}
-		dxKeepAlive(&requests, "fresh")(n, c, br)
-	})
-	tr := newTransport(t, Options{})
-	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
-		t.Fatalf("first: %q, %v", body, err)
-	}
-	idle := dxIdle(tr)
-	if len(idle) != 1 {
-		t.Fatalf("%d idle connections, want 1", len(idle))
-	}
-	close(first)
-	<-sent // on loopback, the 408 and the close are queued at the client by now
-	if probeAlive(idle[0].conn) {
-		t.Fatal("probeAlive: true for a connection with an unsolicited response")
-	}
-	dxAge(tr, 2*time.Second)
-	body, err := dxGet(t, tr, testContext(t), m.url())
-	if err != nil || body != "fresh" {
-		t.Fatalf("after the 408: %q, %v; want the new connection's response", body, err)
-	}
-	if n := m.conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
-	}
-}
-
 // A reused connection the member closes after the request was written,
 // sending nothing back (its keep-alive timeout raced the request), fails
 // with nothing received: the request is written again on a new
@@ -455,42 +410,5 @@ func TestDirectHeaderLimit(t *testing.T) {
 	tr := newTransport(t, Options{})
 	if _, err := dxGet(t, tr, testContext(t), m.url()); !errors.Is(err, errHeaderTooLarge) {
 		t.Fatalf("err = %v, want the header limit", err)
-	}
-}
-
-// Bytes the member sends after a response (beyond its Content-Length, as
-// a HEAD response's body) keep the connection from being reused, however
-// briefly it was idle.
-func TestDirectUnsolicitedBytesDropConnection(t *testing.T) {
-	first, sent := make(chan struct{}), make(chan struct{})
-	var requests atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			req.Body.Close()
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			<-first
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
-			close(sent)
-			io.Copy(io.Discard, br)
-			return
-		}
-		dxKeepAlive(&requests, "fresh")(n, c, br)
-	})
-	tr := newTransport(t, Options{})
-	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
-		t.Fatalf("first: %q, %v", body, err)
-	}
-	close(first)
-	<-sent // on loopback, the bytes are queued at the client by now
-	body, err := dxGet(t, tr, testContext(t), m.url())
-	if err != nil || body != "fresh" {
-		t.Fatalf("second: %q, %v; want the new connection's response", body, err)
-	}
-	if n := m.conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
 	}
 }

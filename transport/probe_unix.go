@@ -7,27 +7,51 @@ import (
 	"syscall"
 )
 
-// probeAlive reports whether an idle connection is still usable: the member
-// has neither closed it nor sent anything on it (a response to no request,
-// such as a 408 before closing). It peeks without blocking.
-func probeAlive(conn net.Conn) bool {
+// prober checks an idle connection without blocking: the member has
+// neither closed it nor sent anything on it (a response to no request,
+// such as a 408 before closing). It is made once per connection, so a
+// check allocates nothing.
+type prober struct {
+	raw   syscall.RawConn
+	buf   [1]byte
+	alive bool
+	peek  func(fd uintptr) bool // p.peekFD, bound once
+}
+
+// newProber returns the prober of conn, or nil if conn has no socket to
+// peek at (then every check passes).
+func newProber(conn net.Conn) *prober {
 	if dc, ok := conn.(*deadlineConn); ok {
 		conn = dc.Conn
 	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	p := &prober{raw: raw}
+	p.peek = p.peekFD
+	return p
+}
+
+func (p *prober) peekFD(fd uintptr) bool {
+	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.alive = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	return true // done: never wait
+}
+
+// check reports whether the connection is still usable: nothing to read,
+// no end of stream, no error.
+func (p *prober) check() bool {
+	if p == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	p.alive = false
+	if err := p.raw.Read(p.peek); err != nil {
 		return false
 	}
-	alive := false
-	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		alive = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && alive
+	return p.alive
 }

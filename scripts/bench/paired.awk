@@ -1,22 +1,36 @@
 # paired.awk - reads paired.sh's table and prints, per workload, the median,
-# the range and the count at or below 1.00 of the runs' CPU-per-request
-# ratios (ours / bare, column 8). Needs median.awk:
+# the range and the count of runs meeting the target of two ratios, ours /
+# bare: proxy CPU per request (column 8, target <= 1.00) and requests per
+# second (columns 5 / 4, target >= 1.00; the two proxies share the CPU, so
+# the cheaper one serves more). Needs median.awk:
 #
 #   awk -f median.awk -f paired.awk paired.txt
 
-$8 ~ /^[0-9.]+$/ {
-	r[$1] = r[$1] " " $8
-	n[$1]++
-	if ($8 <= 1) ok[$1]++
-	if (!($1 in lo) || $8 < lo[$1]) lo[$1] = $8
-	if (!($1 in hi) || $8 > hi[$1]) hi[$1] = $8
+# note adds ratio x of workload w to the statistic s.
+function note(s, w, x, met) {
+	vals[s, w] = vals[s, w] " " x
+	n[s, w]++
+	if (met) ok[s, w]++
+	if (!((s, w) in lo) || x < lo[s, w]) lo[s, w] = x
+	if (!((s, w) in hi) || x > hi[s, w]) hi[s, w] = x
+}
+
+function report(s, title, target,    i, w) {
+	print ""
+	print "== " title ", ours / bare, both under load at once (target " target ")"
+	for (i = 1; i <= k; i++) {
+		w = order[i]
+		printf "%-6s median %.3f (%.3f-%.3f over %d runs), %d/%d meet the target\n", w, median(vals[s, w]), lo[s, w], hi[s, w], n[s, w], ok[s, w] + 0, n[s, w]
+	}
+}
+
+$8 ~ /^[0-9.]+$/ && $4 > 0 {
+	note("cpu", $1, $8 + 0, $8 <= 1)
+	rps = sprintf("%.3f", $5 / $4)
+	note("rps", $1, rps + 0, rps >= 1)
 	if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }
 }
 END {
-	print ""
-	print "== proxy CPU per request, ours / bare, both under load at once (target <= 1.00)"
-	for (i = 1; i <= k; i++) {
-		w = order[i]
-		printf "%-6s median %.3f (%.3f-%.3f over %d runs), %d/%d at or below 1.00\n", w, median(r[w]), lo[w], hi[w], n[w], ok[w] + 0, n[w]
-	}
+	report("cpu", "proxy CPU per request", "<= 1.00")
+	report("rps", "requests per second", ">= 1.00")
 }
