@@ -103,8 +103,14 @@ func (l *limitedConn) Read(p []byte) (int, error) {
 // no upgrade) are checked by the caller.
 func (t *Transport) directable(req *http.Request) bool {
 	if t.noDirect || t.cfg.disableReuse || req.URL == nil || req.URL.Scheme != "http" || req.Header == nil ||
-		req.Close || req.Cancel != nil || req.ContentLength != 0 || len(req.TransferEncoding) != 0 ||
+		req.Close || req.ContentLength != 0 || len(req.TransferEncoding) != 0 ||
 		req.URL.User != nil || !asciiHost(req.URL.Host) {
+		return false
+	}
+	// net/http still honours the deprecated Cancel channel; the direct
+	// exchange does not, so such a request goes to net/http.
+	//lint:ignore SA1019 read only to leave the request to net/http
+	if req.Cancel != nil {
 		return false
 	}
 	switch req.Method {
