@@ -6,12 +6,8 @@
 package transport
 
 import (
-	"bufio"
 	"io"
 	"log"
-	"net"
-	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -20,23 +16,21 @@ import (
 // sending a response to no request (a 408), is not used: the request goes
 // on a new connection and gets its own response.
 func TestDirectProbesIdleConnection(t *testing.T) {
-	first, sent := make(chan struct{}), make(chan struct{})
-	var requests atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			req.Body.Close()
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
-			<-first
-			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-			c.Close()
-			close(sent)
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id > 0 {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")(rc)
 			return
 		}
-		dxKeepAlive(&requests, "fresh")(n, c, br)
+		if !rc.readRequest() || !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst") {
+			return
+		}
+		// Once the client has taken the response, the 408 and the close.
+		if !rc.waitGoOn() {
+			return
+		}
+		rc.write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		rc.c.Close()
+		rc.note("sent")
 	})
 	tr := newTransport(t, Options{})
 	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
@@ -46,8 +40,8 @@ func TestDirectProbesIdleConnection(t *testing.T) {
 	if len(idle) != 1 {
 		t.Fatalf("%d idle connections, want 1", len(idle))
 	}
-	close(first)
-	<-sent // on loopback, the 408 and the close are queued at the client by now
+	m.proceed()
+	m.await(t, "sent") // on loopback, the 408 and the close are queued at the client by now
 	if idle[0].prober.check() {
 		t.Fatal("the check passed a connection with an unsolicited response")
 	}
@@ -56,7 +50,7 @@ func TestDirectProbesIdleConnection(t *testing.T) {
 	if err != nil || body != "fresh" {
 		t.Fatalf("after the 408: %q, %v; want the new connection's response", body, err)
 	}
-	if n := m.conns.Load(); n != 2 {
+	if n := len(m.requests()); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
@@ -65,35 +59,33 @@ func TestDirectProbesIdleConnection(t *testing.T) {
 // a HEAD response's body) keep the connection from being reused, however
 // briefly it was idle.
 func TestDirectUnsolicitedBytesDropConnection(t *testing.T) {
-	first, sent := make(chan struct{}), make(chan struct{})
-	var requests atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			req.Body.Close()
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			<-first
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
-			close(sent)
-			io.Copy(io.Discard, br)
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id > 0 {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")(rc)
 			return
 		}
-		dxKeepAlive(&requests, "fresh")(n, c, br)
+		if !rc.readRequest() || !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") {
+			return
+		}
+		// Once the client has taken the response, a response to no
+		// request; then the connection stays open.
+		if !rc.waitGoOn() || !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale") {
+			return
+		}
+		rc.note("sent")
+		rc.drain()
 	})
 	tr := newTransport(t, Options{})
 	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
 		t.Fatalf("first: %q, %v", body, err)
 	}
-	close(first)
-	<-sent // on loopback, the bytes are queued at the client by now
+	m.proceed()
+	m.await(t, "sent") // on loopback, the bytes are queued at the client by now
 	body, err := dxGet(t, tr, testContext(t), m.url())
 	if err != nil || body != "fresh" {
 		t.Fatalf("second: %q, %v; want the new connection's response", body, err)
 	}
-	if n := m.conns.Load(); n != 2 {
+	if n := len(m.requests()); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
 }

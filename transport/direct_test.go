@@ -1,88 +1,19 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// dxMember is a raw TCP member: serve runs for each accepted connection
-// (its number from 1) with the connection's reader. It counts connections
-// and requests read by next.
-type dxMember struct {
-	l     net.Listener
-	serve func(n int, c net.Conn, br *bufio.Reader)
-	conns atomic.Int64
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	open  []net.Conn
-}
-
-func newDXMember(t *testing.T, serve func(n int, c net.Conn, br *bufio.Reader)) *dxMember {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &dxMember{l: l, serve: serve}
-	m.wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n := int(m.conns.Add(1))
-			m.mu.Lock()
-			m.open = append(m.open, c)
-			m.mu.Unlock()
-			m.wg.Go(func() {
-				defer c.Close()
-				m.serve(n, c, bufio.NewReader(c))
-			})
-		}
-	})
-	t.Cleanup(func() {
-		l.Close()
-		m.mu.Lock()
-		for _, c := range m.open {
-			c.Close()
-		}
-		m.mu.Unlock()
-		m.wg.Wait()
-	})
-	return m
-}
-
-func (m *dxMember) url() string { return "http://" + m.l.Addr().String() }
-
-// dxKeepAlive answers every request on the connection with body, keeping
-// the connection open; requests counts them.
-func dxKeepAlive(requests *atomic.Int64, body string) func(int, net.Conn, *bufio.Reader) {
-	return func(_ int, c net.Conn, br *bufio.Reader) {
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			requests.Add(1)
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
-		}
-	}
-}
 
 func dxGet(t *testing.T, tr *Transport, ctx context.Context, url string) (string, error) {
 	t.Helper()
@@ -197,8 +128,7 @@ func TestOnly1xxHookKnowsEveryHook(t *testing.T) {
 }
 
 func TestDirectReusesConnection(t *testing.T) {
-	var requests atomic.Int64
-	m := newDXMember(t, dxKeepAlive(&requests, "hello"))
+	m := newRawMember(t, serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
 	tr := newTransport(t, Options{})
 	for i := range 3 {
 		body, err := dxGet(t, tr, testContext(t), m.url())
@@ -206,7 +136,7 @@ func TestDirectReusesConnection(t *testing.T) {
 			t.Fatalf("request %d: %q, %v", i, body, err)
 		}
 	}
-	if n := m.conns.Load(); n != 1 {
+	if n := len(m.requests()); n != 1 {
 		t.Errorf("%d connections for 3 requests, want 1", n)
 	}
 	if n := len(dxIdle(tr)); n != 1 {
@@ -219,26 +149,20 @@ func TestDirectReusesConnection(t *testing.T) {
 // with nothing received: the request is written again on a new
 // connection, once.
 func TestDirectRetriesClosedIdleConnection(t *testing.T) {
-	var seen, answered atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			for i := range 2 {
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				req.Body.Close()
-				seen.Add(1)
-				if i == 1 {
-					return // closed without an answer
-				}
-				answered.Add(1)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
-			}
+	var answered atomic.Int64
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id > 0 {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain")(rc)
 			return
 		}
-		var again atomic.Int64
-		dxKeepAlive(&again, "again")(n, c, br)
+		if !rc.readRequest() {
+			return
+		}
+		answered.Add(1)
+		if !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst") {
+			return
+		}
+		rc.readRequest() // then closed without an answer
 	})
 	tr := newTransport(t, Options{})
 	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "first" {
@@ -248,27 +172,26 @@ func TestDirectRetriesClosedIdleConnection(t *testing.T) {
 	if err != nil || body != "again" {
 		t.Fatalf("second: %q, %v", body, err)
 	}
-	if n := m.conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
+	reqs := m.requests()
+	if len(reqs) != 2 {
+		t.Errorf("%d connections, want 2", len(reqs))
 	}
-	if seen.Load() != 2 || answered.Load() != 1 {
-		t.Errorf("first connection: %d requests seen, %d answered; want 2, 1", seen.Load(), answered.Load())
+	if reqs[0] != 2 || answered.Load() != 1 {
+		t.Errorf("first connection: %d requests seen, %d answered; want 2, 1", reqs[0], answered.Load())
 	}
 }
 
 // A new connection that fails is not retried: the error is returned.
 func TestDirectDoesNotRetryNewConnection(t *testing.T) {
-	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
-		if req, err := http.ReadRequest(br); err == nil {
-			req.Body.Close()
-		}
+	m := newRawMember(t, func(rc *rawConn) {
+		rc.readRequest() // then closed without an answer
 	})
 	tr := newTransport(t, Options{})
 	_, err := dxGet(t, tr, testContext(t), m.url())
 	if err == nil || NotSent(err) || IsTimeout(err) {
 		t.Fatalf("err = %v; want a lost connection, neither NotSent nor a timeout", err)
 	}
-	if n := m.conns.Load(); n != 1 {
+	if n := len(m.requests()); n != 1 {
 		t.Errorf("%d connections, want 1 (no retry)", n)
 	}
 }
@@ -276,32 +199,22 @@ func TestDirectDoesNotRetryNewConnection(t *testing.T) {
 // The end of the request's context while the member is silent ends the
 // exchange with the context's cause and closes the connection.
 func TestDirectCancelWhileWaiting(t *testing.T) {
-	arrived := make(chan struct{})
-	closed := make(chan struct{})
-	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
-		if _, err := http.ReadRequest(br); err != nil {
-			return
-		}
-		close(arrived)
-		io.Copy(io.Discard, br) // until the client closes
-		close(closed)
-	})
-	tr := newTransport(t, Options{})
 	ctx, cancel := context.WithCancelCause(testContext(t))
 	cause := errors.New("client went away")
-	go func() {
-		<-arrived
-		cancel(cause)
-	}()
+	m := newRawMember(t, func(rc *rawConn) {
+		if !rc.readRequest() {
+			return
+		}
+		cancel(cause) // the member has the request and stays silent
+		rc.drain()    // until the client closes
+		rc.note("closed")
+	})
+	tr := newTransport(t, Options{})
 	_, err := dxGet(t, tr, ctx, m.url())
 	if !errors.Is(err, cause) || NotSent(err) || IsTimeout(err) {
 		t.Fatalf("err = %v; want the context's cause, neither NotSent nor a timeout", err)
 	}
-	select {
-	case <-closed:
-	case <-time.After(testBound):
-		t.Fatal("the connection was not closed")
-	}
+	m.await(t, "closed")
 	if n := len(dxIdle(tr)); n != 0 {
 		t.Errorf("%d idle connections, want 0", n)
 	}
@@ -310,19 +223,15 @@ func TestDirectCancelWhileWaiting(t *testing.T) {
 // Closing a body before its end closes the connection instead of reading
 // the rest; the next request gets a new connection.
 func TestDirectEarlyCloseDropsConnection(t *testing.T) {
-	closed := make(chan struct{})
-	var requests atomic.Int64
-	m := newDXMember(t, func(n int, c net.Conn, br *bufio.Reader) {
-		if n == 1 {
-			if _, err := http.ReadRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial")
-			io.Copy(io.Discard, br)
-			close(closed)
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id > 0 {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")(rc)
 			return
 		}
-		dxKeepAlive(&requests, "next")(n, c, br)
+		if rc.readRequest() && rc.write("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial") {
+			rc.drain() // until the client closes
+			rc.note("closed")
+		}
 	})
 	tr := newTransport(t, Options{})
 	req := newRequest(t, http.MethodGet, m.url(), nil)
@@ -335,11 +244,7 @@ func TestDirectEarlyCloseDropsConnection(t *testing.T) {
 		t.Fatalf("read %q, %v", buf, err)
 	}
 	res.Body.Close()
-	select {
-	case <-closed:
-	case <-time.After(testBound):
-		t.Fatal("the connection was not closed")
-	}
+	m.await(t, "closed")
 	if _, err := res.Body.Read(buf); err == nil {
 		t.Error("read after Close succeeded")
 	}
@@ -351,8 +256,7 @@ func TestDirectEarlyCloseDropsConnection(t *testing.T) {
 // TTL and Timeout bound how long a connection may stay idle; SMax how
 // many stay; CloseIdleConnections closes them.
 func TestDirectIdleLimits(t *testing.T) {
-	var requests atomic.Int64
-	m := newDXMember(t, dxKeepAlive(&requests, "ok"))
+	m := newRawMember(t, serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 	tr := newTransport(t, Options{TTL: 30 * time.Second, Timeout: time.Minute})
 	get := func() {
 		t.Helper()
@@ -363,7 +267,7 @@ func TestDirectIdleLimits(t *testing.T) {
 	get()
 	dxAge(tr, 31*time.Second)
 	get()
-	if n := m.conns.Load(); n != 2 {
+	if n := len(m.requests()); n != 2 {
 		t.Errorf("after TTL: %d connections, want 2", n)
 	}
 	tr.CloseIdleConnections()
@@ -371,7 +275,7 @@ func TestDirectIdleLimits(t *testing.T) {
 		t.Errorf("after CloseIdleConnections: %d idle", n)
 	}
 	get()
-	if n := m.conns.Load(); n != 3 {
+	if n := len(m.requests()); n != 3 {
 		t.Errorf("after CloseIdleConnections: %d connections, want 3", n)
 	}
 
@@ -395,14 +299,13 @@ func TestDirectIdleLimits(t *testing.T) {
 // Response headers beyond the limit fail the exchange without reading
 // them all.
 func TestDirectHeaderLimit(t *testing.T) {
-	m := newDXMember(t, func(_ int, c net.Conn, br *bufio.Reader) {
-		if _, err := http.ReadRequest(br); err != nil {
+	m := newRawMember(t, func(rc *rawConn) {
+		if !rc.readRequest() || !rc.write("HTTP/1.1 200 OK\r\n") {
 			return
 		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
 		line := "X-Big: " + strings.Repeat("a", 1<<16) + "\r\n"
 		for range maxResponseHeader/len(line) + 2 {
-			if _, err := io.WriteString(c, line); err != nil {
+			if !rc.write(line) {
 				return
 			}
 		}
