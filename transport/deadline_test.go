@@ -188,3 +188,31 @@ func TestDeadlineMovedOncePerSlack(t *testing.T) {
 		}
 	})
 }
+
+// recordConn records the read deadlines set on it.
+type recordConn struct {
+	net.Conn
+	deadlines []time.Time
+}
+
+func (c *recordConn) SetReadDeadline(t time.Time) error {
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
+
+// A move never sets the deadline earlier than one already set (the
+// reader and writer goroutines of a connection both move it).
+func TestDeadlineNeverMovesBack(t *testing.T) {
+	rc := &recordConn{}
+	c := newDeadlineConn(rc, time.Minute)
+	c.move()
+	if len(rc.deadlines) != 1 {
+		t.Fatalf("%d deadlines set by the first move, want 1", len(rc.deadlines))
+	}
+	// Another goroutine moved it later than the clock reading of this one.
+	c.moved.Store(int64(time.Since(c.born) + time.Hour))
+	c.move()
+	if len(rc.deadlines) != 1 {
+		t.Errorf("deadline moved back to %v after %v", rc.deadlines[len(rc.deadlines)-1], rc.deadlines[0])
+	}
+}

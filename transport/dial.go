@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -50,6 +51,7 @@ type deadlineConn struct {
 	born    time.Time    // the clock's origin for moved, with a monotonic reading
 	moved   atomic.Int64 // when the deadline was last moved, since born; -1: never
 	off     atomic.Bool
+	mu      sync.Mutex // serialises moves (and lift)
 }
 
 // maxSlack caps how late a Timeout may fire.
@@ -69,7 +71,14 @@ func (c *deadlineConn) move() {
 		return
 	}
 	since := time.Since(c.born) // monotonic: one clock read
-	if last := c.moved.Load(); last >= 0 && since >= time.Duration(last) && since-time.Duration(last) < c.slack {
+	if last := c.moved.Load(); last >= 0 && since-time.Duration(last) < c.slack {
+		return // moved less than slack ago, or later than since by another goroutine
+	}
+	// The reader and writer goroutines of net/http's connection both move
+	// it: one at a time, and never back.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last := c.moved.Load(); c.off.Load() || last >= 0 && since-time.Duration(last) < c.slack {
 		return
 	}
 	c.moved.Store(int64(since))
@@ -92,6 +101,8 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 
 // lift removes the deadline for good.
 func (c *deadlineConn) lift() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.off.Store(true)
 	c.Conn.SetReadDeadline(time.Time{})
 }

@@ -55,10 +55,16 @@ import (
 const maxResponseHeader = 10 << 20
 
 // directPool holds the idle connections of the direct exchange, by
-// address, most recently used last.
+// address, most recently used last. A timer sweeps it while connections
+// are idle.
 type directPool struct {
-	mu   sync.Mutex
-	idle map[string][]*directConn
+	maxIdle time.Duration // TTL if set and shorter, else Timeout
+
+	mu      sync.Mutex
+	idle    map[string][]*directConn
+	closing bool // CloseIdleConnections: close freed connections
+	sweeper *time.Timer
+	armed   bool // sweeper will fire
 }
 
 // directConn is one connection of the direct exchange.
@@ -199,9 +205,12 @@ var tokenChar = func() (t [128]bool) {
 // roundTripDirect sends req by the direct exchange.
 func (t *Transport) roundTripDirect(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx) // and no pooled connection spent
+	}
 	trace := httptrace.ContextClientTrace(ctx)
 	for retried := false; ; retried = true {
-		c, err := t.getConn(ctx, req.URL)
+		c, err := t.getConn(ctx, req.URL, retried)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
@@ -374,10 +383,13 @@ func (b *directBody) Close() error {
 	return nil
 }
 
-// getConn returns an idle connection to u's host, or dials one.
-func (t *Transport) getConn(ctx context.Context, u *url.URL) (*directConn, error) {
+// getConn returns an idle connection to u's host, or dials one; always a
+// new one when fresh is set.
+func (t *Transport) getConn(ctx context.Context, u *url.URL, fresh bool) (*directConn, error) {
 	key := u.Host
-	if c := t.direct.get(key, t.cfg); c != nil {
+	if fresh {
+		t.direct.reopen()
+	} else if c := t.direct.get(key); c != nil {
 		return c, nil
 	}
 	addr := key
@@ -396,31 +408,29 @@ func (t *Transport) getConn(ctx context.Context, u *url.URL) (*directConn, error
 }
 
 // get takes the most recently used idle connection to key that is still
-// usable, closing those idle too long or found closed; nil if none.
-func (p *directPool) get(key string, cfg config) *directConn {
-	var now time.Time
+// usable, closing those found closed, and those idle too long; nil if
+// none.
+func (p *directPool) get(key string) *directConn {
 	for {
 		p.mu.Lock()
+		p.closing = false
 		l := p.idle[key]
 		if len(l) == 0 {
 			p.mu.Unlock()
 			return nil
 		}
 		c := l[len(l)-1]
+		if time.Since(c.idleAt) >= p.maxIdle {
+			// The rest were idle longer still.
+			delete(p.idle, key)
+			p.mu.Unlock()
+			closeAll(l)
+			return nil
+		}
 		l[len(l)-1] = nil
 		p.idle[key] = l[:len(l)-1]
 		p.mu.Unlock()
-		if now.IsZero() {
-			now = time.Now()
-		}
-		idle := now.Sub(c.idleAt)
-		switch {
-		case cfg.ttl > 0 && idle > cfg.ttl, idle >= cfg.timeout:
-			// The rest were idle longer still.
-			c.conn.Close()
-			p.closeKey(key)
-			return nil
-		case !c.prober.check():
+		if !c.prober.check() {
 			c.conn.Close()
 			continue
 		}
@@ -429,43 +439,93 @@ func (p *directPool) get(key string, cfg config) *directConn {
 	}
 }
 
-// put makes c idle, unless max connections to its address already are.
+// reopen undoes CloseIdleConnections for the connections freed from now
+// on: a request is being made.
+func (p *directPool) reopen() {
+	p.mu.Lock()
+	p.closing = false
+	p.mu.Unlock()
+}
+
+// put makes c idle, unless max connections to its address already are or
+// CloseIdleConnections was called since the last request.
 func (p *directPool) put(c *directConn, max int) {
 	c.idleAt = time.Now()
 	p.mu.Lock()
-	if p.idle == nil {
-		p.idle = make(map[string][]*directConn)
-	}
 	l := p.idle[c.key]
-	if len(l) >= max {
+	if p.closing || len(l) >= max {
 		p.mu.Unlock()
 		c.conn.Close()
 		return
 	}
-	p.idle[c.key] = append(l, c)
-	p.mu.Unlock()
-}
-
-// closeKey closes the idle connections to key.
-func (p *directPool) closeKey(key string) {
-	p.mu.Lock()
-	l := p.idle[key]
-	delete(p.idle, key)
-	p.mu.Unlock()
-	for _, c := range l {
-		c.conn.Close()
+	if p.idle == nil {
+		p.idle = make(map[string][]*directConn)
 	}
+	p.idle[c.key] = append(l, c)
+	if p.sweeper == nil {
+		p.sweeper = time.AfterFunc(p.sweepEvery(), p.sweep)
+	} else if !p.armed {
+		p.sweeper.Reset(p.sweepEvery())
+	}
+	p.armed = true
+	p.mu.Unlock()
 }
 
-// closeIdle closes every idle connection.
+// maxSweep bounds the time between two sweeps.
+const maxSweep = 5 * time.Second
+
+func (p *directPool) sweepEvery() time.Duration { return min(p.maxIdle, maxSweep) }
+
+// sweep runs on the pool's timer while connections are idle: it closes
+// those idle for maxIdle and those the member closed, so that no
+// connection outlives its limits when no request comes to reuse it. It
+// stops re-arming when the pool is empty.
+func (p *directPool) sweep() {
+	var dead []*directConn
+	p.mu.Lock()
+	for key, l := range p.idle {
+		kept := l[:0]
+		for _, c := range l {
+			if time.Since(c.idleAt) >= p.maxIdle || !c.prober.check() {
+				dead = append(dead, c)
+				continue
+			}
+			kept = append(kept, c)
+		}
+		clear(l[len(kept):])
+		if len(kept) == 0 {
+			delete(p.idle, key)
+		} else {
+			p.idle[key] = kept
+		}
+	}
+	p.armed = len(p.idle) > 0
+	if p.armed {
+		p.sweeper.Reset(p.sweepEvery())
+	}
+	p.mu.Unlock()
+	closeAll(dead)
+}
+
+// closeIdle closes every idle connection, and those freed until the next
+// request (as net/http's CloseIdleConnections).
 func (p *directPool) closeIdle() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
+	p.closing = true
+	if p.sweeper != nil {
+		p.sweeper.Stop()
+		p.armed = false
+	}
 	p.mu.Unlock()
 	for _, l := range idle {
-		for _, c := range l {
-			c.conn.Close()
-		}
+		closeAll(l)
+	}
+}
+
+func closeAll(l []*directConn) {
+	for _, c := range l {
+		c.conn.Close()
 	}
 }

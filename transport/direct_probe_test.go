@@ -8,6 +8,7 @@ package transport
 import (
 	"io"
 	"log"
+	"net"
 	"testing"
 	"time"
 )
@@ -162,5 +163,49 @@ func TestDirectDiffUnsolicitedResponse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The check of an idle connection does not depend on its read deadline:
+// one whose deadline passed while its body was read from the buffer is
+// still usable.
+func TestProberIgnoresReadDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	peer, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer peer.Close()
+	dc := newDeadlineConn(conn, time.Minute)
+	p := newProber(dc)
+	if p == nil {
+		t.Fatal("no prober for a TCP connection")
+	}
+	conn.SetReadDeadline(time.Unix(1, 0))
+	if !p.check() {
+		t.Error("a passed read deadline failed the check of a healthy connection")
+	}
+	io.WriteString(peer, "x")
+	// On loopback the byte is queued at conn once Write returned.
+	if p.check() {
+		t.Error("the check passed a connection with a byte to read")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -313,5 +314,126 @@ func TestDirectHeaderLimit(t *testing.T) {
 	tr := newTransport(t, Options{})
 	if _, err := dxGet(t, tr, testContext(t), m.url()); !errors.Is(err, errHeaderTooLarge) {
 		t.Fatalf("err = %v, want the header limit", err)
+	}
+}
+
+// Idle connections are closed once idle for Timeout (or TTL), also when no
+// request comes to reuse them: the pool's timer sweeps them, and stops
+// when the pool is empty.
+func TestDirectSweepClosesIdleConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		m := serveRaw(t, n, func(rc *rawConn) {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
+			rc.note("closed")
+		})
+		tr := newTransport(t, Options{Timeout: 12 * time.Second})
+		tr.dialer.dial = n.dial
+		if body, err := dxGet(t, tr, t.Context(), m.url()); err != nil || body != "ok" {
+			t.Fatalf("%q, %v", body, err)
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		if n := len(dxIdle(tr)); n != 1 {
+			t.Fatalf("after 11 s: %d idle connections, want 1", n)
+		}
+		time.Sleep(5 * time.Second)
+		m.await(t, "closed")
+		synctest.Wait()
+		tr.direct.mu.Lock()
+		idle, armed := len(tr.direct.idle), tr.direct.armed
+		tr.direct.mu.Unlock()
+		if idle != 0 || armed {
+			t.Errorf("after 16 s: %d idle lists, timer armed %v; want none, false", idle, armed)
+		}
+	})
+}
+
+// CloseIdleConnections also closes the connections freed after it, until
+// the next request, as net/http's does.
+func TestDirectCloseIdleWhileInFlight(t *testing.T) {
+	m := newRawMember(t, func(rc *rawConn) {
+		serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
+		rc.note("closed")
+	})
+	tr := newTransport(t, Options{})
+	res, err := tr.RoundTrip(newRequest(t, http.MethodGet, m.url(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections() // the member is being removed
+	if b, err := io.ReadAll(res.Body); err != nil || string(b) != "ok" {
+		t.Fatalf("%q, %v", b, err)
+	}
+	res.Body.Close()
+	m.await(t, "closed")
+	if n := len(dxIdle(tr)); n != 0 {
+		t.Errorf("%d idle connections after CloseIdleConnections, want 0", n)
+	}
+	// A new request makes connections idle again.
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
+		t.Fatalf("%q, %v", body, err)
+	}
+	if n := len(dxIdle(tr)); n != 1 {
+		t.Errorf("%d idle connections after a new request, want 1", n)
+	}
+}
+
+// The retry after a reused connection failed goes on a new connection,
+// not on another pooled one (which may be as dead).
+func TestDirectRetryDialsNewConnection(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id != 1 {
+			serveEach(ok)(rc)
+			return
+		}
+		// The second connection answers once, then closes on the next
+		// request without a word.
+		if rc.readRequest() && rc.write(ok) {
+			rc.readRequest()
+		}
+	})
+	tr := newTransport(t, Options{})
+	r1, err := tr.RoundTrip(newRequest(t, http.MethodGet, m.url(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := tr.RoundTrip(newRequest(t, http.MethodGet, m.url(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Freed in this order, the second connection is reused first.
+	io.ReadAll(r1.Body)
+	io.ReadAll(r2.Body)
+	if n := len(dxIdle(tr)); n != 2 {
+		t.Fatalf("%d idle connections, want 2", n)
+	}
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
+		t.Fatalf("%q, %v", body, err)
+	}
+	if reqs := m.requests(); len(reqs) != 3 || reqs[0] != 1 || reqs[1] != 2 || reqs[2] != 1 {
+		t.Errorf("requests per connection %v, want [1 2 1]: the retry on a new third connection", reqs)
+	}
+	if n := len(dxIdle(tr)); n != 2 {
+		t.Errorf("%d idle connections, want 2 (the first and the new one)", n)
+	}
+}
+
+// A request whose context already ended fails with its cause and spends
+// no pooled connection.
+func TestDirectEndedContextKeepsPool(t *testing.T) {
+	m := newRawMember(t, serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	tr := newTransport(t, Options{})
+	if body, err := dxGet(t, tr, testContext(t), m.url()); err != nil || body != "ok" {
+		t.Fatalf("%q, %v", body, err)
+	}
+	ctx, cancel := context.WithCancel(testContext(t))
+	cancel()
+	if _, err := dxGet(t, tr, ctx, m.url()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := len(dxIdle(tr)); n != 1 {
+		t.Errorf("%d idle connections, want 1", n)
 	}
 }

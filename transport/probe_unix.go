@@ -15,7 +15,7 @@ type prober struct {
 	raw   syscall.RawConn
 	buf   [1]byte
 	alive bool
-	peek  func(fd uintptr) bool // p.peekFD, bound once
+	peek  func(fd uintptr) // p.peekFD, bound once
 }
 
 // newProber returns the prober of conn, or nil if conn has no socket to
@@ -37,10 +37,9 @@ func newProber(conn net.Conn) *prober {
 	return p
 }
 
-func (p *prober) peekFD(fd uintptr) bool {
+func (p *prober) peekFD(fd uintptr) {
 	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	p.alive = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
-	return true // done: never wait
 }
 
 // check reports whether the connection is still usable: nothing to read,
@@ -50,7 +49,9 @@ func (p *prober) check() bool {
 		return true
 	}
 	p.alive = false
-	if err := p.raw.Read(p.peek); err != nil {
+	// Control, not Read: no deadline check (a passed read deadline does
+	// not make a connection unusable) and never a wait.
+	if err := p.raw.Control(p.peek); err != nil {
 		return false
 	}
 	return p.alive

@@ -78,6 +78,10 @@ func New(o Options) (*Transport, error) {
 	rt.Protocols = protocols
 
 	t := &Transport{cfg: cfg, rt: rt, dialer: d}
+	t.direct.maxIdle = cfg.timeout
+	if cfg.ttl > 0 && cfg.ttl < cfg.timeout {
+		t.direct.maxIdle = cfg.ttl
+	}
 	if cfg.max > 0 {
 		t.slots = newSlots(cfg.max, cfg.acquire)
 	}
