@@ -47,8 +47,10 @@ import (
 // read. Instead it is checked before reuse without blocking (prober):
 // one the member closed, or on which it sent something unasked (a 408
 // before closing, the body of a response to HEAD, bytes beyond a
-// Content-Length), is closed, not used. One idle longer than TTL or Timeout
-// is closed too.
+// Content-Length), is closed, not used. While connections are idle, a
+// timer sweeps the pool every few seconds (at most maxSweep), closing
+// those idle for TTL or Timeout and those the member closed; it stops when
+// the pool is empty and with CloseIdleConnections.
 
 // maxResponseHeader bounds the bytes of a response's headers, as
 // net/http's default MaxResponseHeaderBytes does.
