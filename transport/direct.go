@@ -106,42 +106,44 @@ func (l *limitedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// directable reports whether req can take the direct exchange. The
-// Transport's own conditions (HTTP/1.1 with deadlines, no slots, no body,
-// no upgrade) are checked by the caller.
-func (t *Transport) directable(req *http.Request) bool {
+// directable reports whether req can take the direct exchange, and
+// returns the trace of its context (nil if none) for it. The Transport's
+// own conditions (HTTP/1.1 with deadlines, no slots, no body, no upgrade)
+// are checked by the caller.
+func (t *Transport) directable(req *http.Request) (*httptrace.ClientTrace, bool) {
 	if t.noDirect || t.cfg.disableReuse || req.URL == nil || req.URL.Scheme != "http" || req.Header == nil ||
 		req.Close || req.ContentLength != 0 || len(req.TransferEncoding) != 0 ||
 		req.URL.User != nil || !asciiHost(req.URL.Host) {
-		return false
+		return nil, false
 	}
 	// net/http still honours the deprecated Cancel channel; the direct
 	// exchange does not, so such a request goes to net/http.
 	//lint:ignore SA1019 read only to leave the request to net/http
 	if req.Cancel != nil {
-		return false
+		return nil, false
 	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 	default:
-		return false
+		return nil, false
 	}
-	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil && !only1xxHook(tr) {
-		return false
+	trace := httptrace.ContextClientTrace(req.Context())
+	if trace != nil && !only1xxHook(trace) {
+		return nil, false
 	}
 	// net/http refuses invalid header fields with an error of its own:
 	// let it.
 	for k, vs := range req.Header {
 		if !validFieldName(k) {
-			return false
+			return nil, false
 		}
 		for _, v := range vs {
 			if !validFieldValue(v) {
-				return false
+				return nil, false
 			}
 		}
 	}
-	return true
+	return trace, true
 }
 
 // only1xxHook reports whether the trace has no hook but Got1xxResponse.
@@ -204,13 +206,13 @@ var tokenChar = func() (t [128]bool) {
 	return t
 }()
 
-// roundTripDirect sends req by the direct exchange.
-func (t *Transport) roundTripDirect(req *http.Request) (*http.Response, error) {
+// roundTripDirect sends req by the direct exchange; trace is its
+// context's, as directable found it.
+func (t *Transport) roundTripDirect(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	ctx := req.Context()
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx) // and no pooled connection spent
 	}
-	trace := httptrace.ContextClientTrace(ctx)
 	for retried := false; ; retried = true {
 		c, err := t.getConn(ctx, req.URL, retried)
 		if err != nil {

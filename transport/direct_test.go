@@ -90,16 +90,16 @@ func TestDirectable(t *testing.T) {
 		}, false},
 	}
 	for _, c := range cases {
-		if got := tr.directable(c.req()); got != c.want {
+		if _, got := tr.directable(c.req()); got != c.want {
 			t.Errorf("%s: directable %v, want %v", c.name, got, c.want)
 		}
 	}
 	off := newTransport(t, Options{DisableReuse: true})
-	if off.directable(base()) {
+	if _, ok := off.directable(base()); ok {
 		t.Error("DisableReuse: directable")
 	}
 	tr.noDirect = true
-	if tr.directable(base()) {
+	if _, ok := tr.directable(base()); ok {
 		t.Error("noDirect: directable")
 	}
 }

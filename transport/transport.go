@@ -122,8 +122,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// hand back, no slot to free, no timer, and the connection's
 		// deadline bounds every read of the response. Nothing to hold
 		// per request but an error to classify.
-		if t.directable(req) {
-			resp, err := t.roundTripDirect(req)
+		if trace, ok := t.directable(req); ok {
+			resp, err := t.roundTripDirect(req, trace)
 			if err != nil {
 				a := &attempt{t: t, parent: req.Context()}
 				return nil, a.fail(err)
