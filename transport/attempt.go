@@ -234,3 +234,12 @@ type upgradeBody struct {
 }
 
 func (u *upgradeBody) Write(p []byte) (int, error) { return u.w.Write(p) }
+
+// CloseWrite ends the stream towards the member and keeps the other way
+// open (a half-close), as the connection net/http hands over does.
+func (u *upgradeBody) CloseWrite() error {
+	if cw, ok := u.w.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return fmt.Errorf("transport: CloseWrite on %T: %w", u.w, errors.ErrUnsupported)
+}

@@ -99,6 +99,17 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// CloseWrite shuts down the writing side of the connection, when the
+// connection it wraps can (TCP, TLS): after a protocol upgrade, a client's
+// end of stream reaches the member as one, and the member may go on
+// sending.
+func (c *deadlineConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return fmt.Errorf("transport: CloseWrite on %T: %w", c.Conn, errors.ErrUnsupported)
+}
+
 // lift removes the deadline for good.
 func (c *deadlineConn) lift() {
 	c.mu.Lock()
