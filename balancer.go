@@ -229,6 +229,9 @@ type Balancer struct {
 	// the current snapshot was built from.
 	adminMu sync.Mutex
 	cfg     Config
+	editSeq uint64 // changes applied by Apply, guarded by adminMu
+
+	listeners listeners // OnChange
 
 	checker atomic.Pointer[healthcheck.Checker] // while RunHealthChecks runs
 

@@ -866,14 +866,3 @@ func (b *Balancer) managerApply(change func(cfg *Config) (bool, error), after fu
 	after(changed)
 	return nil
 }
-
-// recalcFactors is Apache's recalc_factors after a load factor change:
-// every member's lbstatus restarts at its load factor.
-func (b *Balancer) recalcFactors() {
-	s := b.snap.Load()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range s.members {
-		m.lb.LBStatus = m.lb.Factor()
-	}
-}

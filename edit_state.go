@@ -1,0 +1,204 @@
+package balancer
+
+import (
+	"sync"
+	"time"
+)
+
+// State is the runtime-editable state of a balancer, everything a
+// [Change] can set, as a document: it encodes to JSON (durations as
+// nanoseconds) and back without loss. Values are the effective ones: the
+// method's name (byrequests when none is configured), load factors of at
+// least 1, the health-check interval, passes and fails their defaults
+// stand for. Counters and runtime states are in [Balancer.Members].
+//
+// A State saved and applied again ([State.Change]) recreates the settings
+// and operator flags of the members it names. A state file kept across
+// restarts (Apache's BalancerPersist) works that way: the saved state is
+// applied over the configuration the program starts with, so for the
+// members and parameters it names, the persisted state wins over the
+// configuration.
+type State struct {
+	// Balancer is the balancer's name, "balancer://name".
+	Balancer      string        `json:"balancer"`
+	Method        string        `json:"method"`
+	StickySession string        `json:"stickySession"`
+	NoFailover    bool          `json:"noFailover"`
+	MaxAttempts   int           `json:"maxAttempts"` // Config.MaxAttempts: 0 default, <0 none
+	Timeout       time.Duration `json:"timeout"`
+	// Members are in configuration order.
+	Members []MemberState `json:"members"`
+}
+
+// MemberState is the runtime-editable state of one member.
+type MemberState struct {
+	// URL is the member's normalised URL, its identity.
+	URL        string  `json:"url"`
+	LoadFactor float64 `json:"loadFactor"`
+	LBSet      int     `json:"lbSet"`
+	Route      string  `json:"route"`
+	Redirect   string  `json:"redirect"`
+	// Flags are the member's [OperatorFlags] that are set, as letters
+	// ([Status.Letters]), "" for none.
+	Flags       string           `json:"flags"`
+	HealthCheck HealthCheckState `json:"healthCheck"`
+}
+
+// HealthCheckState is a member's editable health-check settings.
+type HealthCheckState struct {
+	Method   string        `json:"method"` // "NONE" when the member is not checked
+	URI      string        `json:"uri"`
+	Interval time.Duration `json:"interval"`
+	Passes   int           `json:"passes"`
+	Fails    int           `json:"fails"`
+}
+
+// State returns the balancer's runtime-editable state. It is consistent
+// with every Apply (read under the same lock); flags that errors and health
+// checks change are read as they are at that moment. Safe for concurrent
+// use.
+func (b *Balancer) State() State {
+	b.adminMu.Lock()
+	defer b.adminMu.Unlock()
+	cfg := &b.cfg
+	st := State{
+		Balancer:      b.name,
+		Method:        methodName(cfg.Method),
+		StickySession: cfg.StickySession,
+		NoFailover:    cfg.NoFailover,
+		MaxAttempts:   cfg.MaxAttempts,
+		Timeout:       cfg.Timeout,
+		Members:       []MemberState{},
+	}
+	for _, m := range b.snap.Load().members {
+		c := m.cfg.Load()
+		st.Members = append(st.Members, MemberState{
+			URL:        m.name,
+			LoadFactor: float64(c.factor) / 100,
+			LBSet:      c.lbset,
+			Route:      c.route,
+			Redirect:   c.redirect,
+			Flags:      (m.flags() & OperatorFlags).Letters(),
+			HealthCheck: HealthCheckState{
+				Method:   c.hc.Method.String(),
+				URI:      c.hc.URI,
+				Interval: hcInterval(c.hc.Interval),
+				Passes:   max(c.hc.Passes, 1),
+				Fails:    max(c.hc.Fails, 1),
+			},
+		})
+	}
+	return st
+}
+
+// Change returns the change that sets every value of s on a balancer
+// that has the members s names: every balancer parameter, and for each
+// member its settings, its operator flags set and the others cleared. It
+// names s's balancer and adds and removes no member. Provenance is left
+// for the caller to fill in.
+func (s State) Change() Change {
+	c := Change{
+		Balancer:      s.Balancer,
+		Method:        ptr(s.Method),
+		StickySession: ptr(s.StickySession),
+		NoFailover:    ptr(s.NoFailover),
+		MaxAttempts:   ptr(s.MaxAttempts),
+		Timeout:       ptr(s.Timeout),
+	}
+	for _, ms := range s.Members {
+		set, _ := ParseStatus(ms.Flags, 0)
+		c.Members = append(c.Members, ms.change(set))
+	}
+	return c
+}
+
+// change is the member edit that recreates ms with the operator flags set.
+func (ms MemberState) change(set Status) MemberChange {
+	hc := ms.HealthCheck
+	return MemberChange{
+		URL:        ms.URL,
+		LoadFactor: ptr(ms.LoadFactor),
+		LBSet:      ptr(ms.LBSet),
+		Route:      ptr(ms.Route),
+		Redirect:   ptr(ms.Redirect),
+		Set:        (set & OperatorFlags).Letters(),
+		Clear:      (OperatorFlags &^ set).Letters(),
+		HealthCheck: &HealthCheckChange{
+			Method:   ptr(hc.Method),
+			URI:      ptr(hc.URI),
+			Interval: ptr(hc.Interval),
+			Passes:   ptr(hc.Passes),
+			Fails:    ptr(hc.Fails),
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ChangeEvent reports a change that [Balancer.Apply] applied.
+type ChangeEvent struct {
+	// Balancer is the balancer's name, "balancer://name".
+	Balancer string
+	// Seq numbers the balancer's applied changes from 1, in the order they
+	// were applied; listeners called concurrently by two Applies may see
+	// them out of order and can sort by Seq.
+	Seq uint64
+	// Change is the change as given to Apply, with its provenance, When
+	// filled in if it was zero. It may name values that were already set:
+	// the change as a whole changed something.
+	Change Change
+}
+
+// OnChange registers fn to be called after each Apply that changed
+// something, and returns a function that unregisters it (safe to call more
+// than once). fn runs on the goroutine that called Apply, after every lock
+// is released, so it may call the balancer (State, Members, even Apply);
+// listeners run in the order they were registered and should return
+// quickly. Changes made with Update, Reconfigure and SetStatus are not
+// reported. OnChange is safe for concurrent use; a listener registered or
+// unregistered while a change is reported may or may not see it.
+func (b *Balancer) OnChange(fn func(ChangeEvent)) (stop func()) {
+	return b.listeners.add(fn)
+}
+
+// listeners are the OnChange functions.
+type listeners struct {
+	mu   sync.Mutex
+	next int
+	fns  []listener
+}
+
+type listener struct {
+	id int
+	fn func(ChangeEvent)
+}
+
+func (l *listeners) add(fn func(ChangeEvent)) func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.next++
+	id := l.next
+	l.fns = append(l.fns, listener{id, fn})
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for i, f := range l.fns {
+			if f.id == id {
+				// A new slice, so that a call running on the old one is
+				// not disturbed.
+				l.fns = append(l.fns[:i:i], l.fns[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// call calls every listener with ev, no lock held.
+func (l *listeners) call(ev ChangeEvent) {
+	l.mu.Lock()
+	fns := l.fns
+	l.mu.Unlock()
+	for _, f := range fns {
+		f.fn(ev)
+	}
+}
