@@ -151,6 +151,29 @@ type Config struct {
 	// then recognises connection failures by *net.OpError with Op "dial".
 	Transport http.RoundTripper
 
+	// WrapTransport, if set, wraps each member's transport: for tracing,
+	// authentication or metrics around every attempt, keeping the
+	// member's own settings (Member.Connection: Max, TTL, Ping, ...) and
+	// its way of sending, since the wrapper calls the transport it is
+	// given. member is the member's normalised URL. It is called once per
+	// member transport, on the first attempt sent to the member (a member
+	// whose Connection changes gets a new transport, wrapped anew), never
+	// under a balancer lock, and may be called concurrently for different
+	// members; a nil result leaves the transport unwrapped. The wrapper's
+	// RoundTrip is called for every attempt, retries and failovers
+	// included, with the request the member is to get; [FromContext]
+	// gives the routing decision. It must pass the request through
+	// without reading its body and return the transport's errors
+	// unchanged or wrapped (fmt.Errorf("...: %w", err)), or failover
+	// cannot tell that nothing was sent. A wrapper that replaces a
+	// response body must keep a 101 Switching Protocols body an
+	// io.ReadWriteCloser, or upgrades (WebSockets) fail. Requests keep
+	// the way they travel (see package transport) as long as the wrapper
+	// adds no body and no httptrace hook. Health checks do not go through
+	// it. Like Transport, it is read by New; Reconfigure does not change
+	// it.
+	WrapTransport func(member string, rt http.RoundTripper) http.RoundTripper
+
 	// Rewrite, if set, is called after the balancer has set the outbound
 	// URL and X-Forwarded-* headers, to change the outbound request
 	// further. [FromContext] on pr.Out.Context() gives the routing
@@ -244,6 +267,7 @@ type Balancer struct {
 	proxy     httputil.ReverseProxy
 	userErr   func(http.ResponseWriter, *http.Request, error)
 	transport http.RoundTripper // Config.Transport, or nil
+	wrap      func(member string, rt http.RoundTripper) http.RoundTripper
 }
 
 // snapshot is an immutable view of the configuration. Runtime state lives
@@ -292,6 +316,7 @@ func New(cfg Config) (*Balancer, error) {
 		now:       cfg.Now,
 		userErr:   cfg.ErrorHandler,
 		transport: cfg.Transport,
+		wrap:      cfg.WrapTransport,
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -420,7 +445,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	for i, v := range vs {
 		if m := old[v.name]; m != nil {
 			if c := m.cfg.Load(); c.conn == v.settings.conn {
-				v.settings.rt = c.rt
+				v.settings.rt, v.settings.hook = c.rt, c.hook
 				continue
 			}
 		}
@@ -429,6 +454,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 			return nil, fmt.Errorf("balancer: member %q: %v", cfg.Members[i].URL, err)
 		}
 		v.settings.rt = rt
+		v.settings.hook = b.hook(v.name, rt)
 	}
 	for _, v := range vs {
 		m := old[v.name]

@@ -37,7 +37,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for {
 		m := st.member
-		res, err := m.cfg.Load().rt.RoundTrip(req)
+		res, err := m.cfg.Load().roundTripper().RoundTrip(req)
 		if err == nil {
 			return res, nil
 		}

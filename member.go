@@ -124,6 +124,7 @@ type memberConfig struct {
 	conn            transport.Options
 	hc              healthcheck.Check
 	rt              http.RoundTripper // the member's transport for these options
+	hook            *wrapped          // Config.WrapTransport around rt, or nil
 }
 
 func (m *member) flags() Status { return Status(m.status.Load()) }
