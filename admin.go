@@ -21,7 +21,8 @@ func (b *Balancer) Config() Config {
 // current configuration, which is validated as New validates and then
 // applies to the next request. Members that stay keep their state, as with
 // Update. If fn returns an error or the result is invalid, nothing changes.
-// A new Method starts from a reset state (Apache's lbmethod reset). The
+// A Method of another name starts from a reset state (Apache's lbmethod
+// reset); a different Method value gets a new scheduler. The
 // name cannot change. Reconfigure is safe for concurrent use; fn runs with
 // the configuration lock held and must not call the balancer's
 // configuration methods.
@@ -46,9 +47,10 @@ func (b *Balancer) apply(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// The configured method changed (comparing the Config values: distinct
-	// zero-size schedulers may share an address).
-	if cfg.Method != b.cfg.Method {
+	// A method of another name starts from a reset state, as Apache resets
+	// when the balancer-manager changes lbmethod; one of the same name
+	// (another value, or nil for byrequests) keeps the members' state.
+	if s.method.Name() != prev.method.Name() {
 		lbs := make([]*lbmethod.Member, 0, len(s.members))
 		for _, m := range s.members {
 			lbs = append(lbs, &m.lb)

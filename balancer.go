@@ -32,8 +32,9 @@
 //
 // # Load-balancing methods
 //
-// The method is a [lbmethod.Scheduler]; nil means Apache's byrequests.
-// Package lbmethod has Apache's methods and ones Apache lacks.
+// The method is a [lbmethod.Method]; nil means Apache's byrequests.
+// Package lbmethod has Apache's methods and ones Apache lacks, and makes a
+// Method of any custom [lbmethod.Scheduler].
 package balancer
 
 import (
@@ -69,10 +70,10 @@ type Config struct {
 	Members []Member
 
 	// Method is the load-balancing method. Nil means byrequests
-	// ([lbmethod.ByRequests]). A Scheduler keeps state on the members, so a
-	// value must not be shared between balancers running at once unless it
-	// says it may.
-	Method lbmethod.Scheduler
+	// ([lbmethod.MethodByRequests]). The balancer makes its own scheduler
+	// with Method.New, so one Method may configure any number of
+	// balancers. [lbmethod.ByName] gives a method by Apache's name.
+	Method lbmethod.Method
 
 	// StickySession names the session cookie and URL parameter: "NAME"
 	// for both, or "COOKIE|PARAM" (Apache's stickysession). Empty means no
@@ -273,12 +274,11 @@ type Balancer struct {
 // snapshot is an immutable view of the configuration. Runtime state lives
 // in the members, which snapshots share.
 type snapshot struct {
-	members []*member   // configuration order
-	tiers   [][]*member // by lbset, ascending; configuration order within
-	sched   lbmethod.Scheduler
-	all     bool // the scheduler ignores tiers (lbmethod.AllMembers)
-	// defaultSched: sched is the byrequests made for a nil Config.Method.
-	defaultSched bool
+	members []*member          // configuration order
+	tiers   [][]*member        // by lbset, ascending; configuration order within
+	method  lbmethod.Method    // Config.Method, or byrequests for nil
+	sched   lbmethod.Scheduler // method's scheduler, owned by the balancer
+	all     bool               // the scheduler ignores tiers (lbmethod.AllMembers)
 
 	sticky *stickyConfig // nil: no sticky sessions
 	obs    *Observer
@@ -365,7 +365,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // unless everything is valid: members are touched only after validation.
 func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{
-		sched:             cfg.Method,
+		method:            cfg.Method,
 		noFailover:        cfg.NoFailover,
 		forceRecover:      !cfg.DisableForceRecovery,
 		timeout:           cfg.Timeout,
@@ -391,15 +391,15 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	if cfg.RetryBudget < 0 || cfg.RetryBudget > 1 {
 		return nil, fmt.Errorf("balancer: retrybudget %v: out of range 0..1", cfg.RetryBudget)
 	}
-	if s.sched == nil {
-		// The default method is kept across rebuilds, so that Update does
-		// not reset its state.
-		if prev != nil && prev.defaultSched {
-			s.sched = prev.sched
-		} else {
-			s.sched = lbmethod.NewByRequests()
-		}
-		s.defaultSched = true
+	if s.method == nil {
+		s.method = lbmethod.MethodByRequests
+	}
+	if prev != nil && sameMethod(prev.method, s.method) {
+		// The scheduler is kept across rebuilds, so that Update does not
+		// reset its state.
+		s.sched = prev.sched
+	} else if s.sched = s.method.New(); s.sched == nil {
+		return nil, fmt.Errorf("balancer: method %q: New returned nil", s.method.Name())
 	}
 	if a, ok := s.sched.(lbmethod.AllMembers); ok && a.AllMembers() {
 		s.all = true
@@ -504,6 +504,18 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		s.maxAttempts = len(s.members) - 1
 	}
 	return s, nil
+}
+
+// sameMethod reports whether a and b are equal Method values: then the
+// balancer keeps its scheduler. A Method of an incomparable dynamic type is
+// equal to nothing.
+func sameMethod(a, b lbmethod.Method) (same bool) {
+	defer func() {
+		if recover() != nil { // comparing incomparable values panics
+			same = false
+		}
+	}()
+	return a == b
 }
 
 func (b *Balancer) memberTransport(o transport.Options) (http.RoundTripper, error) {

@@ -764,11 +764,11 @@ func mgrHCInterval(c healthcheck.Check) time.Duration {
 func (s *mgrSettingsEdit) apply(cfg *Config, name string) (bool, error) {
 	changed := false
 	if s.method.set && !strings.EqualFold(s.method.v, mgrMethodName(cfg.Method)) {
-		sched, err := lbmethod.ByName(s.method.v)
+		method, err := lbmethod.ByName(s.method.v)
 		if err != nil {
 			return false, &mgrFieldError{field: s.method.field, value: s.method.raw, msg: fmt.Sprintf("%v (the manager can set: %s)", err, strings.Join(managerMethods(), ", "))}
 		}
-		cfg.Method, changed = sched, true
+		cfg.Method, changed = method, true
 	}
 	if s.sticky.set && s.sticky.v != cfg.StickySession {
 		if s.sticky.v == "" && (cfg.RouteCookie != nil || cfg.RoutePattern != "") {
@@ -802,7 +802,7 @@ func mgrTimeout(cfg *Config) time.Duration       { return cfg.Timeout }
 func mgrSetTimeout(cfg *Config, d time.Duration) { cfg.Timeout = d }
 
 // mgrMethodName is the name of a configured method; nil is byrequests.
-func mgrMethodName(s lbmethod.Scheduler) string {
+func mgrMethodName(s lbmethod.Method) string {
 	if s == nil {
 		return "byrequests"
 	}

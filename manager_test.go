@@ -879,7 +879,7 @@ func TestManagerFormAnswerFormats(t *testing.T) {
 // Several balancers: each has its own nonce, and a change names its own.
 func TestManagerSeveralBalancers(t *testing.T) {
 	b1 := mustNew(t, balancer.Config{Name: "one", Members: members("a", "b"), Transport: newStub()})
-	b2 := mustNew(t, balancer.Config{Name: "two", Members: members("c", "d"), Transport: newStub(), Method: lbmethod.NewByTraffic()})
+	b2 := mustNew(t, balancer.Config{Name: "two", Members: members("c", "d"), Transport: newStub(), Method: lbmethod.MethodByTraffic})
 	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b1, b2}, Nonces: map[string]string{"one": "n1", "two": "n2"}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/lbmethod"
 )
@@ -24,7 +27,7 @@ func TestByBusynessInFlight(t *testing.T) {
 		ms = append(ms, balancer.Member{URL: bk.srv.URL})
 	}
 	bks[0].mode, bks[1].mode = "block", "block" // before any request: no race
-	b := mustNew(t, balancer.Config{Name: "busy", Members: ms, Method: lbmethod.NewByBusyness()})
+	b := mustNew(t, balancer.Config{Name: "busy", Members: ms, Method: lbmethod.MethodByBusyness})
 	front := httptest.NewServer(b)
 	t.Cleanup(front.Close)
 	done := make(chan struct{}, 2)
@@ -71,7 +74,7 @@ func TestByBusynessInFlight(t *testing.T) {
 // requests go to b2 (spec §5.2, verified on Apache).
 func TestByTrafficBodies(t *testing.T) {
 	b1, b2 := newBackend(t, "b1", "ok"), newBackend(t, "b2", "ok")
-	b := mustNew(t, balancer.Config{Name: "traffic", Method: lbmethod.NewByTraffic(),
+	b := mustNew(t, balancer.Config{Name: "traffic", Method: lbmethod.MethodByTraffic,
 		Members: []balancer.Member{{URL: b1.srv.URL}, {URL: b2.srv.URL}}})
 	front := httptest.NewServer(b)
 	t.Cleanup(front.Close)
@@ -136,9 +139,10 @@ func TestHeartbeatThroughBalancer(t *testing.T) {
 	tab.Record("10.0.0.1", lbmethod.HeartbeatReport{Ready: 30, Busy: 1, Seen: clk.Now()})
 	tab.Record("10.0.0.2", lbmethod.HeartbeatReport{Ready: 10, Busy: 1, Seen: clk.Now()})
 	tab.Record("10.0.0.3", lbmethod.HeartbeatReport{Ready: 0, Busy: 1, Seen: clk.Now()})
-	hb := lbmethod.NewHeartbeat(tab)
 	seed := uint64(1)
-	hb.Rand = func(n uint64) uint64 { seed = seed*6364136223846793005 + 1442695040888963407; return (seed >> 33) % n }
+	hb := lbmethod.MethodFunc("heartbeat", func() lbmethod.Scheduler {
+		return &lbmethod.Heartbeat{Table: tab, Rand: func(n uint64) uint64 { seed = seed*6364136223846793005 + 1442695040888963407; return (seed >> 33) % n }}
+	})
 	b := mustNew(t, balancer.Config{Members: members("10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080 lbset=1"),
 		Method: hb, Transport: newStub(), Now: clk.Now})
 	got := map[string]int{}
@@ -149,4 +153,55 @@ func TestHeartbeatThroughBalancer(t *testing.T) {
 	if got["10.0.0.3:8080"] != 0 || got["10.0.0.1:8080"] < 2800 || got["10.0.0.1:8080"] > 3200 {
 		t.Errorf("picks %v, want about 3000/1000/0", got)
 	}
+}
+
+// countingScheduler is byrequests with a count of Picks, per instance.
+type countingScheduler struct {
+	lbmethod.ByRequests
+	picks int
+}
+
+func (c *countingScheduler) Pick(cands []*lbmethod.Member) int {
+	c.picks++
+	return c.ByRequests.Pick(cands)
+}
+
+// The balancer owns its scheduler: one Method configures two balancers,
+// each gets its own instance from New, and New is called again only when
+// the configuration names another Method value.
+func TestMethodOwnership(t *testing.T) {
+	var made []*countingScheduler
+	method := lbmethod.MethodFunc("counting", func() lbmethod.Scheduler {
+		s := &countingScheduler{}
+		made = append(made, s)
+		return s
+	})
+	b1 := mustNew(t, balancer.Config{Name: "one", Members: members("a", "b"), Method: method, Transport: newStub()})
+	b2 := mustNew(t, balancer.Config{Name: "two", Members: members("a", "b"), Method: method, Transport: newStub()})
+	require.Len(t, made, 2, "one scheduler per balancer")
+	seq(t, b1, 3, nil)
+	seq(t, b2, 5, nil)
+	assert.Equal(t, 3, made[0].picks)
+	assert.Equal(t, 5, made[1].picks)
+
+	require.NoError(t, b1.Update(members("a", "b", "c")))
+	require.NoError(t, b1.Reconfigure(func(c *balancer.Config) error { c.NoFailover = true; return nil }))
+	require.NoError(t, b1.Reconfigure(func(c *balancer.Config) error { c.Method = method; return nil }))
+	assert.Len(t, made, 2, "the same Method keeps the scheduler")
+
+	// Another value of the same name: a new scheduler, the members'
+	// state kept (no reset).
+	serve(t, b1, "/", "")
+	before := b1.Members()
+	other := lbmethod.MethodFunc("counting", func() lbmethod.Scheduler { s := &countingScheduler{}; made = append(made, s); return s })
+	require.NoError(t, b1.Reconfigure(func(c *balancer.Config) error { c.Method = other; return nil }))
+	require.Len(t, made, 3)
+	assert.Equal(t, before, b1.Members(), "same name: no reset")
+	seq(t, b1, 2, nil)
+	assert.Equal(t, 2, made[2].picks, "the new scheduler picks")
+	assert.Equal(t, 4, made[0].picks, "the old one no longer does")
+
+	bad := lbmethod.MethodFunc("nil", func() lbmethod.Scheduler { return nil })
+	_, err := balancer.New(balancer.Config{Name: "bad", Members: members("a"), Method: bad})
+	assert.ErrorContains(t, err, `method "nil"`)
 }

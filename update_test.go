@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/lbmethod"
 )
@@ -84,13 +87,14 @@ func TestReconfigureMethodResets(t *testing.T) {
 	if ms := b.Members(); ms[0].Load != 300 {
 		t.Fatalf("Reconfigure without method change reset lbstatus")
 	}
-	if err := b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.NewByRequests(); return nil }); err != nil {
-		t.Fatal(err)
+	// nil is byrequests: naming it is no change of method.
+	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.MethodByRequests; return nil }))
+	if ms := b.Members(); ms[0].Load != 300 {
+		t.Fatalf("Reconfigure to the same method reset lbstatus")
 	}
+	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.MethodByBusyness; return nil }))
 	for _, m := range b.Members() {
-		if m.Load != 0 {
-			t.Errorf("%s lbstatus %d after method change, want 0", m.URL, m.Load)
-		}
+		assert.Zero(t, m.Load, "%s lbstatus after method change", m.URL)
 	}
 	if !b.Config().NoFailover {
 		t.Errorf("Config() lost NoFailover")

@@ -76,7 +76,7 @@ func (cv *converter) balancer(b *apconf.Balancer) (BalancerConfig, error) {
 		if cv.opts.Heartbeat == nil {
 			return bc, errAt(b.LBMethodPos, "", "%s lbmethod=%s: needs the backends' load reports, which this configuration does not give (HeartbeatListen and HeartbeatStorage are not read): set Options.Heartbeat to a lbmethod.HeartbeatTable fed by lbmethod.ListenHeartbeat, HeartbeatTable.LoadStorageFile or POSTs", b.Name, b.LBMethod)
 		}
-		cfg.Method = lbmethod.NewHeartbeat(cv.opts.Heartbeat)
+		cfg.Method = lbmethod.MethodHeartbeat(cv.opts.Heartbeat)
 	default:
 		m, err := lbmethod.ByName(b.LBMethod)
 		if err != nil {

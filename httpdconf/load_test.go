@@ -26,19 +26,12 @@ const testFile = "test.conf"
 // by presence (their behaviour is tested separately), positions and
 // warnings separately.
 var cmpConfig = cmp.Options{
-	cmp.Comparer(func(a, b lbmethod.Scheduler) bool { return schedName(a) == schedName(b) }),
+	cmp.Comparer(func(a, b lbmethod.Method) bool { return a == b }),
 	cmp.Comparer(func(a, b func(*healthcheck.Response) bool) bool { return (a == nil) == (b == nil) }),
 	cmpopts.IgnoreFields(httpdconf.Config{}, "Warnings"),
 	cmpopts.IgnoreFields(httpdconf.BalancerConfig{}, "Pos", "MemberPos"),
 	cmpopts.IgnoreFields(httpdconf.Mount{}, "Pos"),
 	cmpopts.EquateEmpty(),
-}
-
-func schedName(s lbmethod.Scheduler) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return s.Name()
 }
 
 func mustRead(t *testing.T, src string, opts httpdconf.Options) *httpdconf.Config {
@@ -50,7 +43,7 @@ func mustRead(t *testing.T, src string, opts httpdconf.Options) *httpdconf.Confi
 	return c
 }
 
-func byName(t *testing.T, name string) lbmethod.Scheduler {
+func byName(t *testing.T, name string) lbmethod.Method {
 	t.Helper()
 	s, err := lbmethod.ByName(name)
 	if err != nil {
@@ -217,7 +210,7 @@ ProxySet balancer://l lbmethod=latency`,
 				c.Balancers[0].Config.Method = byName(t, "byrequests")
 				c.Balancers[1].Config.Method = byName(t, "bytraffic")
 				c.Balancers[2].Config.Method = byName(t, "bybusyness")
-				c.Balancers[3].Config.Method = lbmethod.NewHeartbeat(hb)
+				c.Balancers[3].Config.Method = lbmethod.MethodHeartbeat(hb)
 				c.Balancers[4].Config.Method = byName(t, "latency")
 				return &c
 			},

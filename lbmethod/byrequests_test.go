@@ -86,7 +86,7 @@ func TestStickyBookkeeping(t *testing.T) {
 func TestByName(t *testing.T) {
 	for _, n := range []string{"byrequests", "ByRequests"} {
 		s, err := ByName(n)
-		if err != nil || s.Name() != "byrequests" {
+		if err != nil || s != MethodByRequests {
 			t.Errorf("ByName(%q) = %v, %v", n, s, err)
 		}
 	}

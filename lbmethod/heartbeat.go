@@ -37,8 +37,7 @@ import "math/rand/v2"
 // sample: one pass, no allocation, no lock); it reads the table without
 // locking, and the table's clock judges the reports' age. StickyHit and
 // Reset are [Base]'s. The zero value has no table and picks nothing. A
-// Heartbeat may serve several balancers if its Rand is safe for concurrent
-// use.
+// balancer gets its own from [MethodHeartbeat].
 type Heartbeat struct {
 	Base
 

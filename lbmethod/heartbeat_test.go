@@ -149,8 +149,8 @@ func TestHeartbeatMethod(t *testing.T) {
 	if h.Name() != "heartbeat" || !h.AllMembers() {
 		t.Errorf("Name %q AllMembers %v", h.Name(), h.AllMembers())
 	}
-	if _, err := ByName("heartbeat"); err == nil || !strings.Contains(err.Error(), "NewHeartbeat") {
-		t.Errorf("ByName(heartbeat) error = %v, want one pointing to NewHeartbeat", err)
+	if _, err := ByName("heartbeat"); err == nil || !strings.Contains(err.Error(), "MethodHeartbeat") {
+		t.Errorf("ByName(heartbeat) error = %v, want one pointing to MethodHeartbeat", err)
 	}
 }
 

@@ -50,8 +50,9 @@ import (
 //
 // The zero value is ready to use. Pick and Done are safe for concurrent use
 // (atomics only: no locks, no allocation). The balancer-wide mean lives in
-// the Latency, so use one Latency per balancer. A Latency must not be
-// copied after first use.
+// the Latency: each balancer gets its own from [MethodLatency] (or from a
+// [MethodFunc] returning a Latency with other settings). A Latency must
+// not be copied after first use.
 type Latency struct {
 	Base
 

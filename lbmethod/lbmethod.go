@@ -12,8 +12,6 @@
 package lbmethod
 
 import (
-	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -143,7 +141,8 @@ type DoneInfo struct {
 	Latency time.Duration
 }
 
-// Scheduler is a load-balancing method.
+// Scheduler is one balancer's instance of a load-balancing method: the
+// balancer gets it from [Method.New] and is its only user.
 //
 // The balancer calls Pick, StickyHit and Reset with its selection lock held,
 // never concurrently for one balancer, so they may update Member.LBStatus
@@ -165,9 +164,6 @@ type Scheduler interface {
 	// Reset clears the method's state for all members, as when the method
 	// of a running balancer is changed.
 	Reset(all []*Member)
-	// Name returns the method's name (Apache's lbmethod name for Apache's
-	// methods).
-	Name() string
 }
 
 // AllMembers is implemented by schedulers that ignore lbset tiers, spares,
@@ -206,25 +202,4 @@ func StickyBookkeeping(m *Member, usable []*Member) {
 		total += f
 	}
 	m.LBStatus -= total
-}
-
-// ByName returns a new scheduler for an Apache lbmethod name
-// (case-insensitive): "byrequests", "bybusyness", "bytraffic", or one of
-// the methods beyond Apache ("latency"). Each call returns a new
-// scheduler. The heartbeat method needs a source of reports and is built
-// with [NewHeartbeat]; ByName("heartbeat") returns an error saying so.
-func ByName(name string) (Scheduler, error) {
-	switch strings.ToLower(name) {
-	case "byrequests":
-		return NewByRequests(), nil
-	case "bybusyness":
-		return NewByBusyness(), nil
-	case "bytraffic":
-		return NewByTraffic(), nil
-	case "latency":
-		return NewLatency(), nil
-	case "heartbeat":
-		return nil, fmt.Errorf("lbmethod: method %q needs a report table: build it with NewHeartbeat", name)
-	}
-	return nil, fmt.Errorf("lbmethod: unknown method %q", name)
 }

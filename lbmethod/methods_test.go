@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // allMethods returns one of each method, with fixed random sources, for
@@ -22,19 +25,52 @@ func allMethods(t *testing.T) []Scheduler {
 	}
 }
 
+// nameOf is the name of a built-in scheduler type (each has a Name method).
+func nameOf(s Scheduler) string { return s.(interface{ Name() string }).Name() }
+
 func TestByNameMethods(t *testing.T) {
 	for _, name := range []string{"byrequests", "bybusyness", "bytraffic", "latency", "BYBUSYNESS", "ByTraffic", "Latency"} {
-		s, err := ByName(name)
-		if err != nil || s.Name() != strings.ToLower(name) {
-			t.Errorf("ByName(%q) = %v, %v", name, s, err)
-		}
+		m, err := ByName(name)
+		require.NoError(t, err, name)
+		assert.Equal(t, strings.ToLower(name), m.Name())
+		s := m.New()
+		require.NotNil(t, s, name)
+		assert.Equal(t, strings.ToLower(name), nameOf(s), "the scheduler New makes")
 	}
-	// Each call builds a new scheduler: balancers share no state.
-	a, _ := ByName("latency")
-	b, _ := ByName("latency")
-	if a == b {
-		t.Error("ByName returned the same Latency twice")
-	}
+	// One Method, a new scheduler per New: balancers share no state.
+	a, err := ByName("latency")
+	require.NoError(t, err)
+	b, err := ByName("latency")
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "ByName returns the built-in value")
+	assert.NotSame(t, a.New(), b.New(), "each New makes its own Latency")
+
+	_, err = ByName("heartbeat")
+	assert.ErrorContains(t, err, "MethodHeartbeat")
+	_, err = ByName("roundrobin")
+	assert.ErrorContains(t, err, `"roundrobin"`)
+}
+
+func TestMethodHeartbeat(t *testing.T) {
+	c := newClock()
+	tab := hbTable(t, c, "10.0.0.1 8 1")
+	m := MethodHeartbeat(tab)
+	assert.Equal(t, "heartbeat", m.Name())
+	assert.True(t, m == MethodHeartbeat(tab), "methods on one table are equal")
+	assert.False(t, m == MethodHeartbeat(&HeartbeatTable{}), "methods on different tables differ")
+	s, ok := m.New().(*Heartbeat)
+	require.True(t, ok)
+	assert.Same(t, tab, s.Table)
+	assert.NotSame(t, s, m.New())
+}
+
+func TestMethodFunc(t *testing.T) {
+	n := 0
+	m := MethodFunc("mine", func() Scheduler { n++; return NewLatency() })
+	assert.Equal(t, "mine", m.Name())
+	assert.NotSame(t, m.New(), m.New())
+	assert.Equal(t, 2, n, "New calls the function each time")
+	assert.False(t, m == MethodFunc("mine", func() Scheduler { return NewByBusyness() }), "each MethodFunc is its own method")
 }
 
 // TestSlowStartEveryMethod: with requests piling up on the members (in
@@ -44,7 +80,7 @@ func TestByNameMethods(t *testing.T) {
 func TestSlowStartEveryMethod(t *testing.T) {
 	for _, weight := range []int64{0, 10} {
 		for _, s := range allMethods(t) {
-			t.Run(fmt.Sprintf("%s/weight %d", s.Name(), weight), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/weight %d", nameOf(s), weight), func(t *testing.T) {
 				ms := hbMembers("10.0.0.1", "10.0.0.2")
 				ms[1].SetWeight(weight)
 				n := 0
@@ -85,10 +121,9 @@ func TestResetOnMethodChange(t *testing.T) {
 		{"latency", state{0, 2, 100, 200}},
 	}
 	for _, tt := range tests {
-		s, err := ByName(tt.method)
-		if err != nil {
-			t.Fatal(err)
-		}
+		meth, err := ByName(tt.method)
+		require.NoError(t, err)
+		s := meth.New()
 		m := members(100)[0]
 		m.LBStatus = 5
 		m.AddBusy(2)
@@ -112,7 +147,7 @@ func TestPickAllocs(t *testing.T) {
 	for _, s := range allMethods(t) {
 		ms := hbMembers("10.0.0.1", "10.0.0.2")
 		if a := testing.AllocsPerRun(100, func() { s.Pick(ms) }); a != 0 {
-			t.Errorf("%s: %v allocations per Pick", s.Name(), a)
+			t.Errorf("%s: %v allocations per Pick", nameOf(s), a)
 		}
 	}
 }
