@@ -400,7 +400,7 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 	st.publish()
 	if !dry {
 		if o := s.obs; o != nil && o.Picked != nil {
-			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: int(st.attempts), Info: st.info()})
+			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: int(st.attempts), Info: st.info(), Context: st})
 		}
 		b.logPick(st, m)
 	}

@@ -152,7 +152,7 @@ func (e *resolveError) Unwrap() error { return e.err }
 // retried reports a failed attempt that is tried again.
 func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {
 	if o := st.snap.obs; o != nil && o.Retried != nil {
-		o.Retried(RetryEvent{Balancer: b.name, Member: m.name, Attempt: int(st.attempts), Err: err, Sent: sent})
+		o.Retried(RetryEvent{Balancer: b.name, Member: m.name, Attempt: int(st.attempts), Err: err, Sent: sent, Context: st})
 	}
 }
 

@@ -33,6 +33,11 @@ type PickEvent struct {
 	LBSet    int    // the tier, when scheduled; else -1
 	Attempt  int    // 0 for the first attempt
 	Info     Info   // the BALANCER_* values after the choice
+	// Context is the client request's context, which carries the routing
+	// decision ([FromContext]) and whatever the handlers before the
+	// balancer put there (a trace span): for tracing. It must not be kept
+	// after the call returns.
+	Context context.Context
 }
 
 // RetryEvent describes a failed attempt that is tried again elsewhere.
@@ -44,6 +49,11 @@ type RetryEvent struct {
 	// Sent reports that the request had reached the member (a retry of an
 	// idempotent request); false means nothing was sent (failover).
 	Sent bool
+	// Context is the client request's context, which carries the routing
+	// decision ([FromContext]) and whatever the handlers before the
+	// balancer put there (a trace span): for tracing. It must not be kept
+	// after the call returns.
+	Context context.Context
 }
 
 // StateEvent describes a change of a member's flags.
@@ -74,6 +84,11 @@ type DoneEvent struct {
 	// BytesIn and BytesOut are the request body bytes sent to the member
 	// and the response body bytes sent back.
 	BytesIn, BytesOut int64
+	// Context is the client request's context, which carries the routing
+	// decision ([FromContext]) and whatever the handlers before the
+	// balancer put there (a trace span): for tracing. It must not be kept
+	// after the call returns.
+	Context context.Context
 }
 
 // change sets and clears flags of m atomically and reports a real change to

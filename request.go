@@ -208,10 +208,10 @@ func (st *requestState) finish() {
 		})
 		if o := st.snap.obs; o != nil && o.Done != nil {
 			o.Done(DoneEvent{Balancer: b.name, Member: m.name, Info: st.info(), Status: st.status, Err: st.err,
-				Attempts: int(st.attempts) + 1, Latency: mono() - st.start, BytesIn: bodyIn, BytesOut: bodyOut})
+				Attempts: int(st.attempts) + 1, Latency: mono() - st.start, BytesIn: bodyIn, BytesOut: bodyOut, Context: st})
 		}
 	} else if o := st.snap.obs; o != nil && o.Done != nil {
-		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: mono() - st.start})
+		o.Done(DoneEvent{Balancer: b.name, Status: st.status, Err: st.err, Latency: mono() - st.start, Context: st})
 	}
 	for _, t := range st.tried {
 		t.lb.AddBusy(-1)
