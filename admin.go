@@ -2,6 +2,8 @@ package balancer
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http"
 
 	"github.com/proxybalancer/balancer/lbmethod"
 )
@@ -12,9 +14,15 @@ import (
 func (b *Balancer) Config() Config {
 	b.adminMu.Lock()
 	defer b.adminMu.Unlock()
-	c := b.cfg
-	c.Members = append([]Member(nil), c.Members...)
-	return c
+	return b.cfg.clone()
+}
+
+// clone returns a copy of c that shares no slice with it.
+func (c *Config) clone() Config {
+	n := *c
+	n.Members = append([]Member(nil), c.Members...)
+	n.FailOnStatus = append([]int(nil), c.FailOnStatus...)
+	return n
 }
 
 // Reconfigure changes the configuration atomically: fn edits a copy of the
@@ -22,29 +30,71 @@ func (b *Balancer) Config() Config {
 // applies to the next request. Members that stay keep their state, as with
 // Update. If fn returns an error or the result is invalid, nothing changes.
 // A Method of another name starts from a reset state (Apache's lbmethod
-// reset); a different Method value gets a new scheduler. The
-// name cannot change. Reconfigure is safe for concurrent use; fn runs with
-// the configuration lock held and must not call the balancer's
-// configuration methods.
+// reset); a different Method value gets a new scheduler. The name cannot
+// change.
+//
+// Reconfigure is safe for concurrent use. fn runs without any balancer lock
+// (it may call the balancer); when another change lands while fn runs, fn
+// runs again on the newer configuration, so that no change is lost. It
+// should do nothing but edit cfg.
 func (b *Balancer) Reconfigure(fn func(cfg *Config) error) error {
-	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
-	cfg := b.cfg
-	cfg.Members = append([]Member(nil), cfg.Members...)
-	if err := fn(&cfg); err != nil {
+	for {
+		b.adminMu.Lock()
+		cfg, gen := b.cfg.clone(), b.cfgGen
+		b.adminMu.Unlock()
+		if err := fn(&cfg); err != nil {
+			return err
+		}
+		b.adminMu.Lock()
+		if b.cfgGen != gen {
+			b.adminMu.Unlock()
+			continue // changed meanwhile: edit the newer configuration
+		}
+		err := b.reconfigure(cfg)
+		b.unlockAdmin()
 		return err
 	}
+}
+
+// reconfigure applies an edited configuration; the caller holds adminMu.
+func (b *Balancer) reconfigure(cfg Config) error {
 	if cfg.Name != b.cfg.Name {
 		return fmt.Errorf("balancer: name %q: cannot change (is %q)", cfg.Name, b.cfg.Name)
 	}
 	return b.apply(cfg)
 }
 
-// apply switches to cfg; the caller holds adminMu.
+// pending is what configuration changes made under adminMu leave to do
+// once it is released: reports of flag changes, warnings to log, and
+// transports no longer used whose idle connections are to be closed.
+type pending struct {
+	events   []flagEvent
+	log      *slog.Logger
+	warnings []string
+	idle     []http.RoundTripper
+}
+
+// unlockAdmin releases adminMu, then does what the changes made under it
+// left pending: no report, log or I/O runs under the lock.
+func (b *Balancer) unlockAdmin() {
+	p := b.pending
+	b.pending = pending{}
+	b.adminMu.Unlock()
+	b.report(p.events)
+	b.logConfigWarnings(b.name, p.log, p.warnings)
+	for _, rt := range p.idle {
+		closeIdle(rt)
+	}
+}
+
+// apply switches to cfg; the caller holds adminMu and releases it with
+// unlockAdmin. On error nothing changes.
 func (b *Balancer) apply(cfg Config) error {
 	prev := b.snap.Load()
+	undo := b.pending
 	s, err := b.buildSnapshot(&cfg, prev)
 	if err != nil {
+		b.pending = undo
 		return err
 	}
 	// A method of another name starts from a reset state, as Apache resets
@@ -60,16 +110,17 @@ func (b *Balancer) apply(cfg Config) error {
 		b.mu.Unlock()
 	}
 	b.cfg = cfg
+	b.cfgGen++
 	b.snap.Store(s)
 	b.notify()
-	b.logConfigWarnings(&cfg, s)
+	b.pending.log, b.pending.warnings = s.log, append(b.pending.warnings, configWarnings(&cfg, s)...)
 	kept := make(map[*member]bool, len(s.members))
 	for _, m := range s.members {
 		kept[m] = true
 	}
 	for _, m := range prev.members {
 		if !kept[m] {
-			closeIdle(m.cfg.Load().rt)
+			b.pending.idle = append(b.pending.idle, m.cfg.Load().rt)
 		}
 	}
 	return nil

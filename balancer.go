@@ -253,7 +253,11 @@ type Balancer struct {
 	// the current snapshot was built from.
 	adminMu sync.Mutex
 	cfg     Config
+	cfgGen  uint64 // counts changes of cfg
 	editSeq uint64 // changes applied by Apply, guarded by adminMu
+	// pending holds what a configuration change made under adminMu must
+	// report or release once it is unlocked (see unlockAdmin).
+	pending pending
 
 	listeners listeners // OnChange
 
@@ -340,7 +344,7 @@ func New(cfg Config) (*Balancer, error) {
 	}
 	b.cfg = cfg
 	b.snap.Store(s)
-	b.logConfigWarnings(&cfg, s)
+	b.logConfigWarnings(b.name, s.log, configWarnings(&cfg, s))
 	b.proxy = httputil.ReverseProxy{
 		Rewrite:        b.rewrite(cfg.Rewrite),
 		Transport:      (*failover)(b),
@@ -474,10 +478,12 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 				// A member that stays keeps its runtime flags (set by
 				// errors, health checks, the manager); only what its
 				// configured status changed is applied.
-				m.change(v.status&^c.status, c.status&^v.status, "configuration")
+				if from, to, ok := m.swapFlags(v.status&^c.status, c.status&^v.status, b.now()); ok {
+					b.pending.events = append(b.pending.events, flagEvent{m, from, to, "configuration"})
+				}
 			}
 			if c.rt != v.settings.rt {
-				closeIdle(c.rt)
+				b.pending.idle = append(b.pending.idle, c.rt)
 			}
 		}
 		m.lb.SetFactor(v.settings.factor)

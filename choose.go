@@ -2,6 +2,7 @@ package balancer
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/proxybalancer/balancer/lbmethod"
@@ -42,13 +43,16 @@ func (r Reason) String() string {
 	return "none"
 }
 
-// selection is the view of member state one choice works on. A real choice
-// changes state as Apache does (error states retried, forced recovery,
-// counters); a dry run (Decide) only computes what would happen.
+// selection is one choice of a member, made in two steps under the
+// selection lock: plan decides where the request goes and which members
+// leave error state, reading the members' flags as they would be after
+// those changes and changing no flag; commit makes the changes. Decide
+// plans only. The reports of the changes (Observer, logger) are made after
+// the lock is released (see flagEvent).
 type selection struct {
-	t      time.Time // the time, read when first needed (see now)
-	dry    bool
-	forced bool // dry run: forced recovery would clear every error state
+	t time.Time // the time, read when first needed (see now)
+	// forced: forced recovery takes every member out of error state.
+	forced bool
 	// exclude, when set, makes the members it tried unusable (a retry
 	// after send goes to a member not tried yet).
 	exclude *requestState
@@ -94,11 +98,13 @@ func (sel *selection) use(c *candCache) {
 }
 
 // scratch holds the buffers one selection fills: the candidates handed to
-// the scheduler, their members, and saved credits for a dry run. One per
+// the scheduler, their members, the members whose retry passed (in the
+// order the plan found them), and saved credits for Decide. One per
 // balancer, used under the selection lock, so a request allocates none.
 type scratch struct {
 	cands   []*lbmethod.Member
 	members []*member
+	leaving []*member
 	saved   []int64
 }
 
@@ -113,37 +119,40 @@ func (sel *selection) add(m *member) {
 	sel.sc.cands, sel.sc.members = sel.cands, sel.members
 }
 
+// flags returns m's flags as the plan has them: without StatusError when
+// the plan takes m out of error state.
+func (sel *selection) flags(m *member) Status {
+	f := m.flags()
+	if f&StatusError != 0 && (sel.forced || slices.Contains(sel.sc.leaving, m)) {
+		f &^= StatusError
+	}
+	return f
+}
+
 // usable reports whether m can take a request, first giving a member in
-// error state its retry (Apache's retry_worker at this point).
+// error state its retry (Apache's retry_worker at this point): the plan
+// takes m out of error state when its retry is due.
 func (sel *selection) usable(m *member) bool {
 	if sel.exclude != nil && sel.exclude.triedMember(m) {
 		return false
 	}
-	f := m.flags()
+	f := sel.flags(m)
 	if f.Usable() {
 		return true
 	}
-	if sel.dry {
-		if f&StatusError != 0 && (sel.forced || m.retryDue(sel.now())) {
-			f &^= StatusError
-		}
-		return f.Usable()
+	if f&StatusError != 0 && m.retryDue(sel.now()) {
+		sel.sc.leaving = append(sel.sc.leaving, m)
+		f &^= StatusError
 	}
-	m.retry(sel.now())
-	return m.flags().Usable()
+	return f.Usable()
 }
 
-// isUsable reports usability without retrying (a dry run still sees what a
-// retry would do).
+// isUsable reports usability without giving a retry.
 func (sel *selection) isUsable(m *member) bool {
 	if sel.exclude != nil && sel.exclude.triedMember(m) {
 		return false
 	}
-	f := m.flags()
-	if sel.dry && f&StatusError != 0 && sel.forced {
-		f &^= StatusError
-	}
-	return f.Usable()
+	return sel.flags(m).Usable()
 }
 
 // forceRecovery is Apache's force_recovery: members in error state are
@@ -151,31 +160,40 @@ func (sel *selection) isUsable(m *member) bool {
 // and forcerecovery is on, every member leaves error state at once.
 func (sel *selection) forceRecovery(s *snapshot) {
 	for _, m := range s.members {
-		if m.flags()&StatusError == 0 {
+		if sel.flags(m)&StatusError == 0 {
 			return
 		}
-		if sel.dry {
-			if m.retryDue(sel.now()) {
-				return
-			}
-			continue
-		}
-		m.retry(sel.now())
-		if m.flags()&StatusError == 0 {
+		if m.retryDue(sel.now()) {
+			sel.sc.leaving = append(sel.sc.leaving, m)
 			return
 		}
 	}
-	if !s.forceRecover || len(s.members) == 0 {
-		return
-	}
-	if sel.dry {
+	if s.forceRecover && len(s.members) > 0 {
 		sel.forced = true
-		return
 	}
-	for _, m := range s.members {
+}
+
+// commit makes the flag changes the plan decided, appending their reports
+// to evs for after the lock: with forced recovery every member leaves
+// error state, else those whose retry passed.
+func (sel *selection) commit(s *snapshot, evs []flagEvent) []flagEvent {
+	leave := func(m *member, why string) {
 		m.retries.Add(1)
-		m.change(0, StatusError, "forced recovery")
+		if from, to, ok := m.swapFlags(0, StatusError, sel.now()); ok {
+			evs = append(evs, flagEvent{m, from, to, why})
+		}
 	}
+	if sel.forced {
+		for _, m := range s.members {
+			leave(m, "forced recovery")
+		}
+	} else {
+		for _, m := range sel.sc.leaving {
+			leave(m, "retry passed")
+		}
+	}
+	sel.forced, sel.sc.leaving = false, sel.sc.leaving[:0]
+	return evs
 }
 
 // routeMember is Apache's find_route_worker: the first member, regular
@@ -186,7 +204,7 @@ func (sel *selection) routeMember(s *snapshot, route string, depth int) *member 
 	for pass := 0; pass < 2; pass++ {
 		standby := pass == 1
 		for _, m := range s.routes[route] {
-			if (m.flags()&StatusStandby != 0) != standby {
+			if (sel.flags(m)&StatusStandby != 0) != standby {
 				continue
 			}
 			c := m.cfg.Load()
@@ -225,12 +243,12 @@ func (sel *selection) candidates(tier []*member, cache *candCache) {
 		return
 	}
 	sel.reset()
-	// A dry run sees the same candidates unless it supposes a forced
-	// recovery; a tier with a member in error state is never cached.
+	// A tier with a member in error state, even one the plan takes out of
+	// it, is never cached.
 	cacheable := !sel.forced && sel.exclude == nil
 	unusable := 0
 	for _, m := range tier {
-		f := m.flags()
+		f := sel.flags(m)
 		if f&StatusDrain != 0 {
 			if f&(StatusSpare|StatusStandby) == 0 {
 				unusable++
@@ -255,14 +273,14 @@ func (sel *selection) candidates(tier []*member, cache *candCache) {
 		if unusable == 0 {
 			break
 		}
-		if f := m.flags(); f&StatusSpare != 0 && f&StatusDrain == 0 && sel.isUsable(m) {
+		if f := sel.flags(m); f&StatusSpare != 0 && f&StatusDrain == 0 && sel.isUsable(m) {
 			sel.add(m)
 			unusable--
 		}
 	}
 	if len(sel.cands) == 0 {
 		for _, m := range tier {
-			if f := m.flags(); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
+			if f := sel.flags(m); f&StatusStandby != 0 && f&(StatusSpare|StatusDrain) == 0 && sel.isUsable(m) {
 				sel.add(m)
 			}
 		}
@@ -284,7 +302,7 @@ func (sel *selection) allCandidates(st *requestState, s *snapshot) {
 }
 
 // pick asks the scheduler, tier by tier, and returns the chosen member and
-// its lbset, or nil. A dry run leaves the members' LBStatus as it was.
+// its lbset, or nil.
 func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
 	if s.all {
 		sel.allCandidates(st, s)
@@ -306,18 +324,6 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 	if len(sel.cands) == 0 {
 		return nil
 	}
-	if sel.dry {
-		sc := sel.sc
-		sc.saved = sc.saved[:0]
-		for _, c := range sel.cands {
-			sc.saved = append(sc.saved, c.LBStatus)
-		}
-		defer func() {
-			for i, c := range sel.cands {
-				c.LBStatus = sc.saved[i]
-			}
-		}()
-	}
 	i := s.sched.Pick(sel.cands)
 	if i < 0 || i >= len(sel.cands) {
 		return nil
@@ -325,22 +331,57 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 	return sel.members[i]
 }
 
-// choose runs one attempt's routing, as Apache's proxy_balancer_pre_request:
-// forced recovery, the sticky route, else the scheduler. It records the
-// member and the BALANCER_* values in st; a nil member comes with an error
-// wrapping ErrNoMember.
-func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
+// decision is what a plan decided for one attempt.
+type decision struct {
+	m            *member // nil: none (503)
+	reason       Reason
+	tier         int // the lbset the method chose from, or -1
+	routeChanged bool
+}
+
+// plan decides where st goes, as Apache's proxy_balancer_pre_request:
+// forced recovery, the sticky route, else the scheduler. It changes no
+// flag (sel records the members leaving error state, for commit); the
+// scheduler's Pick updates its credits. The caller holds the selection
+// lock.
+func (sel *selection) plan(st *requestState) decision {
 	s := st.snap
-	sel := selection{dry: dry, sc: &b.scratch, b: b}
-	picked := b.mono()
-	if !st.started {
-		st.start, st.started = picked, true // the request's first choice: its start
+	d := decision{tier: -1}
+	sel.forceRecovery(s)
+	if st.hasRoute && st.route != "" {
+		if m := sel.routeMember(s, st.route, 1); m != nil {
+			d.m, d.reason = m, ReasonSticky
+			if m.cfg.Load().route != st.route {
+				d.reason, d.routeChanged = ReasonRedirected, true
+			}
+			return d
+		}
+		if s.noFailover && s.routeOwned(st.route) {
+			d.reason = ReasonNoFailover
+			return d
+		}
 	}
+	if m, tier := sel.pick(st, s); m != nil {
+		d.m, d.reason, d.tier = m, ReasonScheduled, tier
+		d.routeChanged = s.sticky != nil
+	}
+	return d
+}
+
+// choose runs one attempt's routing: it plans and commits under the
+// selection lock, then reports the flag changes and the pick. It records
+// the member and the BALANCER_* values in st; a nil member comes with an
+// error wrapping ErrNoMember.
+func (b *Balancer) choose(st *requestState) (*member, error) {
+	s := st.snap
+	sel := selection{sc: &b.scratch, b: b}
+	picked := b.mono()
 	if st.excludeTried {
 		sel.exclude = st
 	}
+	var buf [2]flagEvent
 	b.mu.Lock()
-	if !dry && b.ramping.Load() {
+	if b.ramping.Load() {
 		// Slow start: set the weights of ramping members for now. A Begin
 		// racing this sets ramping again after its ramp is visible.
 		b.ramping.Store(false)
@@ -348,62 +389,52 @@ func (b *Balancer) choose(st *requestState, dry bool) (*member, error) {
 			b.ramping.Store(true)
 		}
 	}
-	sel.forceRecovery(s)
-	var m *member
-	reason := ReasonNone
-	tier := -1
-	routeChanged := false
-	if st.hasRoute && st.route != "" {
-		m = sel.routeMember(s, st.route, 1)
-		if m != nil {
-			reason = ReasonSticky
-			if m.cfg.Load().route != st.route {
-				reason, routeChanged = ReasonRedirected, true
-			}
-			if !dry {
-				sel.usableMembers(s)
-				s.sched.StickyHit(&m.lb, sel.cands)
-			}
-		} else if s.noFailover && s.routeOwned(st.route) {
-			b.mu.Unlock()
-			st.reason = ReasonNoFailover
-			return nil, fmt.Errorf("%w: route %q is unusable and nofailover is on", ErrNoMember, st.route)
-		}
-	}
-	if m == nil {
-		m, tier = sel.pick(st, s)
-		if m != nil {
-			reason = ReasonScheduled
-			if s.sticky != nil {
-				routeChanged = true
-			}
-		}
+	d := sel.plan(st)
+	evs := sel.commit(s, buf[:0])
+	if d.reason == ReasonSticky || d.reason == ReasonRedirected {
+		sel.usableMembers(s)
+		s.sched.StickyHit(&d.m.lb, sel.cands)
 	}
 	b.mu.Unlock()
-	st.reason, st.tier = reason, int32(tier)
+	b.report(evs)
+	m, err := b.decided(st, d, picked)
 	if m == nil {
-		if len(s.members) == 0 {
+		return nil, err
+	}
+	m.lb.AddElected()
+	m.lb.AddBusy(1)
+	st.tried = append(st.tried, m)
+	if o := s.obs; o != nil && o.Picked != nil {
+		o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: d.reason, LBSet: d.tier, Attempt: int(st.attempts), Info: st.info(), Context: st})
+	}
+	b.logPick(st, m)
+	return m, nil
+}
+
+// decided records decision d, made at picked, in st and returns its member,
+// or nil and an error wrapping ErrNoMember.
+func (b *Balancer) decided(st *requestState, d decision, picked time.Duration) (*member, error) {
+	if !st.started {
+		st.start, st.started = picked, true // the request's first choice: its start
+	}
+	st.reason, st.tier = d.reason, int32(d.tier)
+	m := d.m
+	if m == nil {
+		s := st.snap
+		switch {
+		case d.reason == ReasonNoFailover:
+			return nil, fmt.Errorf("%w: route %q is unusable and nofailover is on", ErrNoMember, st.route)
+		case len(s.members) == 0:
 			return nil, fmt.Errorf("%w: balancer %s has no members", ErrNoMember, b.name)
 		}
 		return nil, fmt.Errorf("%w: all members of %s are unusable", ErrNoMember, b.name)
 	}
-	if !dry {
-		m.lb.AddElected()
-		m.lb.AddBusy(1)
-		st.tried = append(st.tried, m)
-	}
 	st.member, st.mcfg = m, m.cfg.Load()
 	st.picked = picked
-	if routeChanged {
+	if d.routeChanged {
 		st.routeChanged = true
 	}
 	st.publish()
-	if !dry {
-		if o := s.obs; o != nil && o.Picked != nil {
-			o.Picked(PickEvent{Balancer: b.name, Member: m.name, Reason: reason, LBSet: tier, Attempt: int(st.attempts), Info: st.info(), Context: st})
-		}
-		b.logPick(st, m)
-	}
 	return m, nil
 }
 

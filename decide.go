@@ -2,7 +2,7 @@ package balancer
 
 import "net/http"
 
-// Decision is the outcome of a dry run: where a request would go and why.
+// Decision is the outcome of Decide: where a request would go and why.
 type Decision struct {
 	// Member is the normalised URL of the member the request would go to,
 	// or "" when it would get 503.
@@ -17,13 +17,31 @@ type Decision struct {
 }
 
 // Decide returns where r would be sent now, without proxying it and without
-// changing any counter, error state or scheduler credit: a dry run of the
-// routing for tests and debugging. A random method (heartbeat, latency)
-// consumes a random number, so its answer is one possible outcome.
+// changing any counter, error state or scheduler credit: the routing's plan
+// (the same computation a request makes, members leaving error state
+// included) without its commit, for tests and debugging. A random method
+// (heartbeat, latency) consumes a random number, so its answer is one
+// possible outcome. It calls no user code but the scheduler and the clock.
 func (b *Balancer) Decide(r *http.Request) Decision {
 	st := newRequestState(b, r, r.URL.Path, r.URL.RawPath)
 	st.capture = nil
-	m, _ := b.choose(st, true)
+	s := st.snap
+	sel := selection{sc: &b.scratch, b: b}
+	picked := b.mono()
+	b.mu.Lock()
+	// The scheduler's Pick moves its credits: they are put back.
+	saved := b.scratch.saved[:0]
+	for _, l := range s.lbs {
+		saved = append(saved, l.LBStatus)
+	}
+	b.scratch.saved = saved
+	plan := sel.plan(st)
+	for i, l := range s.lbs {
+		l.LBStatus = saved[i]
+	}
+	sel.forced, b.scratch.leaving = false, b.scratch.leaving[:0]
+	b.mu.Unlock()
+	m, _ := b.decided(st, plan, picked)
 	d := Decision{Reason: st.reason, LBSet: int(st.tier)}
 	if m != nil {
 		d.Member = m.name

@@ -179,7 +179,7 @@ func (b *Balancer) Apply(c Change) error {
 	}
 	b.adminMu.Lock()
 	res, err := b.applyLocked(&c)
-	b.adminMu.Unlock()
+	b.unlockAdmin()
 	if err != nil {
 		return err
 	}
@@ -200,12 +200,6 @@ type editResult struct {
 	changed bool
 	seq     uint64
 	events  []flagEvent
-}
-
-type flagEvent struct {
-	m        *member
-	from, to Status
-	why      string
 }
 
 // flagEdit is a runtime flag change of one member.
@@ -531,26 +525,6 @@ func (me *MemberChange) check(p string, bad func(field, value, reason string)) {
 	}
 	if hc.Fails != nil && *hc.Fails < 0 {
 		bad(p+".healthCheck.fails", fmt.Sprint(*hc.Fails), "must be >= 0")
-	}
-}
-
-// swapFlags sets and clears flags of m atomically, as changeAt does, but
-// leaves the report to the caller, which makes it once no lock is held.
-func (m *member) swapFlags(set, clear Status, now time.Time) (from, to Status, changed bool) {
-	for {
-		old := m.status.Load()
-		nv := (old | uint32(set)) &^ uint32(clear)
-		if old == nv {
-			return 0, 0, false
-		}
-		if m.status.CompareAndSwap(old, nv) {
-			m.owner.flagGen.Add(1)
-			m.since.Store(now.UnixNano())
-			if !Status(old).Usable() && Status(nv).Usable() {
-				m.owner.memberUp(m)
-			}
-			return Status(old), Status(nv), true
-		}
 	}
 }
 

@@ -72,7 +72,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			b.retried(st, m, err, true)
 			st.attempts++
 			st.excludeTried = true
-			next, _ = b.choose(st, false)
+			next, _ = b.choose(st)
 			st.excludeTried = false
 			if next == nil {
 				return nil, err

@@ -851,7 +851,7 @@ func (fc mgrFlagChange) apply(b *Balancer) bool {
 // sees the new configuration with the old flags.
 func (b *Balancer) managerApply(change func(cfg *Config) (bool, error), after func(changed bool)) error {
 	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
+	defer b.unlockAdmin()
 	cfg := b.cfg
 	cfg.Members = append([]Member(nil), cfg.Members...)
 	changed, err := change(&cfg)

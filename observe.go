@@ -10,8 +10,14 @@ import (
 
 // Observer receives the balancer's events, for metrics and tracing. Each
 // field may be nil; an unset Observer costs nothing. The functions are
-// called synchronously on the request's (or the health checker's)
-// goroutine, possibly concurrently, and must return quickly.
+// called synchronously on the request's (or the health checker's, or the
+// configuring) goroutine, possibly concurrently, and should return quickly.
+//
+// They are never called with a balancer lock held (nor is the Logger), so
+// they may call the balancer: Members, Decide, Config, State, even Apply.
+// A change of flags made under a lock (a member leaving error state during
+// a selection, a status changed by Update) is reported once the lock is
+// released, so a StateChanged sees the balancer with the change made.
 type Observer struct {
 	// Picked is called when a member is chosen for an attempt.
 	Picked func(PickEvent)
@@ -91,48 +97,69 @@ type DoneEvent struct {
 	Context context.Context
 }
 
+// flagEvent is a change of a member's flags, reported by report once no
+// balancer lock is held.
+type flagEvent struct {
+	m        *member
+	from, to Status
+	why      string
+}
+
 // change sets and clears flags of m atomically and reports a real change to
-// the balancer's observer and logger.
+// the balancer's observer and logger. The caller holds no balancer lock.
 func (m *member) change(set, clear Status, why string) {
-	var now time.Time
-	if m.owner != nil {
-		now = m.owner.now()
-	}
-	m.changeAt(set, clear, why, now)
+	m.changeAt(set, clear, why, m.owner.now())
 }
 
 // changeAt is change at a known instant.
 func (m *member) changeAt(set, clear Status, why string, now time.Time) {
+	if from, to, ok := m.swapFlags(set, clear, now); ok {
+		m.owner.stateChanged(m, from, to, why)
+	}
+}
+
+// swapFlags sets and clears flags of m atomically and reports whether that
+// changed them, from what to what. It calls no user code and logs nothing,
+// so it may run under a balancer lock; the caller reports the change
+// (stateChanged) once no lock is held.
+func (m *member) swapFlags(set, clear Status, now time.Time) (from, to Status, changed bool) {
 	for {
 		old := m.status.Load()
 		nv := (old | uint32(set)) &^ uint32(clear)
 		if old == nv {
-			return
+			return 0, 0, false
 		}
 		if m.status.CompareAndSwap(old, nv) {
-			if m.owner != nil {
-				m.owner.flagGen.Add(1)
-				m.since.Store(now.UnixNano())
-				if !Status(old).Usable() && Status(nv).Usable() {
-					m.owner.memberUp(m)
-				}
-				m.owner.stateChanged(m, Status(old), Status(nv), why)
+			m.owner.flagGen.Add(1)
+			m.since.Store(now.UnixNano())
+			if !Status(old).Usable() && Status(nv).Usable() {
+				m.owner.memberUp(m, now)
 			}
-			return
+			return Status(old), Status(nv), true
 		}
 	}
 }
 
 // memberUp starts the slow start of a member that became usable.
-func (b *Balancer) memberUp(m *member) {
+func (b *Balancer) memberUp(m *member, now time.Time) {
 	s := b.snap.Load()
 	if s == nil || s.slow.Window <= 0 {
 		return
 	}
-	s.slow.Begin(&m.lb, b.now())
+	s.slow.Begin(&m.lb, now)
 	b.ramping.Store(true)
 }
 
+// report makes the reports of flag changes made under a lock, in order.
+// The caller holds no balancer lock.
+func (b *Balancer) report(evs []flagEvent) {
+	for _, ev := range evs {
+		b.stateChanged(ev.m, ev.from, ev.to, ev.why)
+	}
+}
+
+// stateChanged reports a change of m's flags to the Observer and the
+// logger. The caller holds no balancer lock: both may call the balancer.
 func (b *Balancer) stateChanged(m *member, from, to Status, why string) {
 	s := b.snap.Load()
 	if s == nil {

@@ -10,7 +10,7 @@ package balancer
 // list. On error nothing changes. Update is safe for concurrent use.
 func (b *Balancer) Update(members []Member) error {
 	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
+	defer b.unlockAdmin()
 	cfg := b.cfg
 	cfg.Members = append([]Member(nil), members...)
 	return b.apply(cfg)

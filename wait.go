@@ -23,7 +23,7 @@ func (b *Balancer) notify() {
 // member's error state ends (its retry has passed), never by polling. A
 // request whose client goes away stops waiting.
 func (b *Balancer) chooseWait(st *requestState) (*member, error) {
-	m, err := b.choose(st, false)
+	m, err := b.choose(st)
 	if m != nil || st.snap.timeout <= 0 || st.reason == ReasonNoFailover {
 		return m, err
 	}
@@ -38,7 +38,7 @@ func (b *Balancer) chooseWait(st *requestState) (*member, error) {
 		ch := b.changed()
 		// Try again now that we hold the channel: a change after this
 		// closes it.
-		if m, err = b.choose(st, false); m != nil || st.reason == ReasonNoFailover {
+		if m, err = b.choose(st); m != nil || st.reason == ReasonNoFailover {
 			return m, err
 		}
 		now := b.now()

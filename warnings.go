@@ -43,12 +43,13 @@ func configWarnings(cfg *Config, s *snapshot) []string {
 	return ws
 }
 
-// logConfigWarnings writes the configuration's warnings to the logger.
-func (b *Balancer) logConfigWarnings(cfg *Config, s *snapshot) {
-	if s.log == nil {
+// logConfigWarnings writes a configuration's warnings to its logger l.
+// The caller holds no balancer lock.
+func (b *Balancer) logConfigWarnings(name string, l *slog.Logger, ws []string) {
+	if l == nil {
 		return
 	}
-	for _, w := range configWarnings(cfg, s) {
-		s.log.LogAttrs(context.Background(), slog.LevelWarn, "balancer configuration", slog.String("balancer", b.name), slog.String("warning", w))
+	for _, w := range ws {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "balancer configuration", slog.String("balancer", name), slog.String("warning", w))
 	}
 }
