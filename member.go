@@ -159,14 +159,6 @@ func (m *member) retryDue(now time.Time) bool {
 	return now.UnixNano() > m.errorTime.Load()+int64(retry)
 }
 
-// retry clears the error state when it is due; see retryDue.
-func (m *member) retry(now time.Time) {
-	if m.retryDue(now) {
-		m.retries.Add(1)
-		m.change(0, StatusError, "retry passed")
-	}
-}
-
 // errorUntil returns when the member's error state ends, or the zero time
 // when it is not in error state.
 func (m *member) errorUntil() time.Time {
