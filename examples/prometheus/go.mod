@@ -2,11 +2,16 @@ module github.com/proxybalancer/balancer/examples/prometheus
 
 go 1.26.0
 
-replace github.com/proxybalancer/balancer => ../..
+replace (
+	github.com/proxybalancer/balancer => ../..
+	github.com/proxybalancer/balancer/prometheus => ../../prometheus
+)
 
 require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/proxybalancer/balancer v0.0.0-00010101000000-000000000000
+	github.com/proxybalancer/balancer/prometheus v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
 )
 
 require (
@@ -16,6 +21,7 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

@@ -1,6 +1,8 @@
-// Command prometheus exports a balancer's events as Prometheus metrics
-// through the observer hook. It is its own module, so the library itself
-// pulls in no Prometheus code.
+// Command prometheus serves a balancer and its Prometheus metrics, from the
+// collector in github.com/proxybalancer/balancer/prometheus: the members'
+// state and counters read at each scrape, and latency, sticky hits, route
+// changes, retries and 503s counted from the balancer's events. It is its
+// own module, so the library itself pulls in no Prometheus code.
 //
 //	cd examples/prometheus && go run . [-addr 127.0.0.1:8084]
 //	curl http://127.0.0.1:8084/app/ ; curl http://127.0.0.1:8084/metrics
@@ -16,83 +18,32 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/proxybalancer/balancer"
+	balancerprom "github.com/proxybalancer/balancer/prometheus"
 )
 
-// Metrics holds the balancer's Prometheus collectors.
-type Metrics struct {
-	picks    *prometheus.CounterVec
-	retries  *prometheus.CounterVec
-	changes  *prometheus.CounterVec
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	bytes    *prometheus.CounterVec
-}
-
-// NewMetrics registers the collectors with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		picks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "balancer_picks_total", Help: "Members chosen, by reason (sticky, redirected, scheduled).",
-		}, []string{"balancer", "member", "reason"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "balancer_retries_total", Help: "Failed attempts tried again on another member.",
-		}, []string{"balancer", "member", "sent"}),
-		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "balancer_member_state_changes_total", Help: "Member flag changes, by the new usability.",
-		}, []string{"balancer", "member", "usable", "why"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "balancer_requests_total", Help: "Requests by the status the client got.",
-		}, []string{"balancer", "member", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "balancer_request_duration_seconds", Help: "Request latency through the balancer.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"balancer"}),
-		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "balancer_body_bytes_total", Help: "Body bytes to (in) and from (out) members.",
-		}, []string{"balancer", "member", "direction"}),
-	}
-	reg.MustRegister(m.picks, m.retries, m.changes, m.requests, m.latency, m.bytes)
-	return m
-}
-
-// Observer returns the balancer observer that feeds the collectors.
-func (m *Metrics) Observer() *balancer.Observer {
-	return &balancer.Observer{
-		Picked: func(e balancer.PickEvent) {
-			m.picks.WithLabelValues(e.Balancer, e.Member, e.Reason.String()).Inc()
-		},
-		Retried: func(e balancer.RetryEvent) {
-			m.retries.WithLabelValues(e.Balancer, e.Member, strconv.FormatBool(e.Sent)).Inc()
-		},
-		StateChanged: func(e balancer.StateEvent) {
-			m.changes.WithLabelValues(e.Balancer, e.Member, strconv.FormatBool(e.To.Usable()), e.Why).Inc()
-		},
-		Done: func(e balancer.DoneEvent) {
-			m.requests.WithLabelValues(e.Balancer, e.Member, strconv.Itoa(e.Status)).Inc()
-			m.latency.WithLabelValues(e.Balancer).Observe(e.Latency.Seconds())
-			if e.Member != "" {
-				m.bytes.WithLabelValues(e.Balancer, e.Member, "in").Add(float64(e.BytesIn))
-				m.bytes.WithLabelValues(e.Balancer, e.Member, "out").Add(float64(e.BytesOut))
-			}
-		},
-	}
-}
-
-// newHandler serves the balancer under /app/ and the metrics under /metrics.
+// newHandler serves a balancer over urls under /app/ and the metrics of
+// reg, where the balancer's collector is registered, under /metrics.
 func newHandler(reg *prometheus.Registry, urls ...string) (http.Handler, error) {
 	var ms []balancer.Member
 	for _, u := range urls {
 		ms = append(ms, balancer.Member{URL: u})
 	}
-	b, err := balancer.New(balancer.Config{Name: "app", Members: ms, Observer: NewMetrics(reg).Observer()})
+	metrics := balancerprom.New(balancerprom.Options{})
+	cfg := balancer.Config{Name: "app", Members: ms}
+	metrics.Instrument(&cfg) // events: latency, sticky hits, retries, 503s
+	b, err := balancer.New(cfg)
 	if err != nil {
+		return nil, err
+	}
+	metrics.Add(b) // members: state, busy, load factor, counters
+	if err := reg.Register(metrics); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -112,7 +63,9 @@ func main() {
 		defer s.Close()
 		urls = append(urls, s.URL)
 	}
-	h, err := newHandler(prometheus.NewRegistry(), urls...)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := newHandler(reg, urls...)
 	if err != nil {
 		log.Fatal(err)
 	}
