@@ -34,8 +34,10 @@ import "math/rand/v2"
 // Weight ÷ Factor (never below 1 while its server has ready slots).
 //
 // Pick takes one random draw per weighted candidate (a weighted reservoir
-// sample: one pass, no allocation, no lock); it reads the table without
-// locking, and the table's clock judges the reports' age. StickyHit and
+// sample: one pass, no allocation) under the table's read lock, and the
+// table's clock judges the reports' age. Asking for a member's host marks
+// its server as a member's in the table (see [HeartbeatTable]); a host
+// without an entry gets a reserved place (the write lock, once per host). StickyHit and
 // Reset are [Base]'s. The zero value has no table and picks nothing. A
 // balancer gets its own from [MethodHeartbeat].
 type Heartbeat struct {
@@ -67,17 +69,25 @@ func (*Heartbeat) AllMembers() bool { return true }
 
 // Pick implements [Scheduler].
 func (h *Heartbeat) Pick(cands []*Member) int {
-	servers := h.Table.snapshot()
-	if len(servers) == 0 {
+	t := h.Table
+	if t == nil {
 		return -1
 	}
-	now := h.Table.now()
-	stale := now.Add(-heartbeatMaxAge).UnixNano()
+	now := t.now().UnixNano()
+	stale := now - int64(heartbeatMaxAge)
 	chosen := -1
 	var total uint64
+	missing := false
+	st := &t.store
+	st.mu.RLock()
 	for i, m := range cands {
-		e := servers[m.Host]
-		if e == nil || e.seen.Load() <= stale {
+		e := st.servers[m.Host]
+		if e == nil {
+			missing = true
+			continue
+		}
+		e.ask(now)
+		if e.seen.Load() <= stale {
 			continue
 		}
 		w := heartbeatWeight(e, m)
@@ -88,6 +98,10 @@ func (h *Heartbeat) Pick(cands []*Member) int {
 		if chosen < 0 || h.rand(total) < w {
 			chosen = i
 		}
+	}
+	st.mu.RUnlock()
+	if missing {
+		st.reserve(cands, now)
 	}
 	if chosen < 0 {
 		return -1

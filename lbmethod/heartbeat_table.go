@@ -12,8 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -21,13 +19,14 @@ const (
 	// heartbeatMaxAge: a server whose last report is this old or older is
 	// left out of the pick (mod_lbmethod_heartbeat: seen < 10 s).
 	heartbeatMaxAge = 10 * time.Second
-	// heartbeatForget: a full table drops servers unseen this long
-	// (mod_heartmonitor's SEEN_TIMEOUT).
+	// heartbeatForget: strangers unseen and members unasked for this long
+	// are dropped (mod_heartmonitor's SEEN_TIMEOUT).
 	heartbeatForget = 30 * time.Second
 	// heartbeatMaxBody is the longest datagram or POST body accepted
 	// (mod_heartmonitor reads at most 1000 bytes).
 	heartbeatMaxBody = 1000
-	// defaultHeartbeatServers is the default HeartbeatTable.MaxServers.
+	// defaultHeartbeatServers is the default HeartbeatTable.MaxServers
+	// (strangers only).
 	defaultHeartbeatServers = 1024
 )
 
@@ -52,38 +51,33 @@ type HeartbeatReport struct {
 // file), and read by [Heartbeat]. One table may feed any number of
 // balancers.
 //
+// Reports come from the network, so anyone who can reach the listener can
+// fill the table with forged sources. The table therefore tells members
+// from strangers: a server is a member's while a heartbeat pick has looked
+// for its address in the last 30 s (a pick looking for a member's host that
+// has not reported yet reserves its place). Members' servers are always
+// kept, however many there are; strangers (reports no pick asked for) are
+// capped by MaxServers, a new one replacing the stranger added longest
+// ago, and a stranger that neither reports nor is asked for during 30 s is
+// dropped. A member whose server starts reporting after a flood is
+// therefore scheduled from its first report that a pick sees, and at the
+// latest from its first report after a pick looked for it.
+//
 // The zero value is an empty table using time.Now. A HeartbeatTable is
-// safe for concurrent use; reads never lock or allocate. Set Now and
-// MaxServers before first use. It must not be copied after first use.
+// safe for concurrent use; a pick takes a read lock and allocates nothing,
+// reports of known servers take a read lock, and only a new server takes
+// the write lock. Set Now and MaxServers before first use. It must not be
+// copied after first use.
 type HeartbeatTable struct {
 	// Now is the clock that stamps reports and judges their age. Nil means
 	// time.Now.
 	Now func() time.Time
-	// MaxServers caps how many servers the table tracks; zero or negative
-	// means 1024. When the table is full, servers unseen for 30 s are
-	// dropped to make room, and if none is that old a report from a new
-	// server is rejected. Reports come from the network, so the cap bounds
-	// the memory a flood of forged sources can take.
+	// MaxServers caps how many strangers (servers no member looks for, see
+	// above) the table tracks; zero or negative means 1024. Members'
+	// servers do not count.
 	MaxServers int
 
-	mu      sync.Mutex                          // serialises adding and dropping servers
-	servers atomic.Pointer[map[string]*hbEntry] // replaced on add; entries change in place
-}
-
-// hbEntry is one server's report, updated in place with atomics.
-type hbEntry struct {
-	load atomic.Uint64 // ready<<32 | busy, so a reader sees both from one report
-	seen atomic.Int64  // clock reading (UnixNano) of the report
-}
-
-func (e *hbEntry) store(r HeartbeatReport) {
-	e.load.Store(uint64(r.Ready)<<32 | uint64(r.Busy))
-	e.seen.Store(r.Seen.UnixNano())
-}
-
-func (e *hbEntry) counts() (ready, busy uint64) {
-	v := e.load.Load()
-	return v >> 32, v & math.MaxUint32
+	store hbStore
 }
 
 func (t *HeartbeatTable) now() time.Time {
@@ -91,17 +85,6 @@ func (t *HeartbeatTable) now() time.Time {
 		return t.Now()
 	}
 	return time.Now()
-}
-
-// snapshot returns the current servers; nil for a nil or empty table.
-func (t *HeartbeatTable) snapshot() map[string]*hbEntry {
-	if t == nil {
-		return nil
-	}
-	if p := t.servers.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 // Record stores r as the latest report of the server at ip. Ready and Busy
@@ -126,58 +109,20 @@ func (t *HeartbeatTable) record(ip string, r HeartbeatReport) error {
 	if r.Seen.IsZero() {
 		r.Seen = t.now()
 	}
-	if e := t.snapshot()[ip]; e != nil {
-		e.store(r)
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := t.snapshot()
-	if e := old[ip]; e != nil {
-		e.store(r)
-		return nil
-	}
-	limit := t.MaxServers
-	if limit <= 0 {
-		limit = defaultHeartbeatServers
-	}
-	full := len(old) >= limit
-	forget := t.now().Add(-heartbeatForget).UnixNano()
-	if full && !hasStale(old, forget) {
-		// Checked before copying: a flood of new sources costs no garbage.
-		return fmt.Errorf("table full (%d servers seen in the last %v)", len(old), heartbeatForget)
-	}
-	next := make(map[string]*hbEntry, min(len(old)+1, limit))
-	for k, e := range old {
-		if full && e.seen.Load() < forget {
-			continue
-		}
-		next[k] = e
-	}
-	e := new(hbEntry)
-	e.store(r)
-	next[ip] = e
-	t.servers.Store(&next)
+	t.store.record(ip, r, t.now().UnixNano(), t.maxStrangers())
 	return nil
 }
 
-func hasStale(servers map[string]*hbEntry, forget int64) bool {
-	for _, e := range servers {
-		if e.seen.Load() < forget {
-			return true
-		}
+func (t *HeartbeatTable) maxStrangers() int {
+	if t.MaxServers <= 0 {
+		return defaultHeartbeatServers
 	}
-	return false
+	return t.MaxServers
 }
 
 // Lookup returns the latest report of the server at ip, if any.
 func (t *HeartbeatTable) Lookup(ip string) (HeartbeatReport, bool) {
-	e := t.snapshot()[ip]
-	if e == nil {
-		return HeartbeatReport{}, false
-	}
-	ready, busy := e.counts()
-	return HeartbeatReport{Ready: int(ready), Busy: int(busy), Seen: time.Unix(0, e.seen.Load())}, true
+	return t.store.lookup(ip)
 }
 
 // ParseHeartbeat parses a heartbeat payload as mod_heartmonitor does:

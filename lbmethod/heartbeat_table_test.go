@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseHeartbeat(t *testing.T) {
@@ -107,28 +109,18 @@ func TestHeartbeatTableRecord(t *testing.T) {
 	if r, _ := tab.Lookup("10.0.0.1"); !r.Seen.Equal(c.Now()) {
 		t.Errorf("a zero Seen was stored as %v, want now", r.Seen)
 	}
-	// Full: a new server is refused while the others are fresh...
-	c.Advance(29 * time.Second)
-	if err := tab.Record("10.0.0.2", HeartbeatReport{Ready: 2, Busy: 1}); err != nil {
-		t.Fatalf("updating a known server in a full table: %v", err)
-	}
-	if err := tab.Record("10.0.0.3", HeartbeatReport{}); err == nil || !strings.Contains(err.Error(), "table full") {
-		t.Errorf("Record into a full table: %v", err)
-	}
-	// ... and takes the place of one unseen for 30 s.
-	c.Advance(2 * time.Second)
-	if err := tab.Record("10.0.0.3", HeartbeatReport{Ready: 3, Busy: 3}); err != nil {
-		t.Fatalf("Record after a server went stale: %v", err)
-	}
+	// Two strangers fill the cap: a third replaces the one added first,
+	// fresh as it is.
+	c.Advance(time.Second)
+	require.NoError(t, tab.Record("10.0.0.2", HeartbeatReport{Ready: 2, Busy: 1}))
+	require.NoError(t, tab.Record("10.0.0.3", HeartbeatReport{Ready: 3, Busy: 3}))
 	got := map[string]int{}
 	for _, ip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
 		if r, ok := tab.Lookup(ip); ok {
 			got[ip] = r.Ready
 		}
 	}
-	if d := cmp.Diff(map[string]int{"10.0.0.2": 2, "10.0.0.3": 3}, got); d != "" {
-		t.Errorf("servers after pruning (-want +got):\n%s", d)
-	}
+	assert.Empty(t, cmp.Diff(map[string]int{"10.0.0.2": 2, "10.0.0.3": 3}, got), "servers after a third stranger (-want +got)")
 
 	var zero HeartbeatTable
 	if _, ok := zero.Lookup("x"); ok {
@@ -167,7 +159,7 @@ func TestHeartbeatHTTPHandler(t *testing.T) {
 			if tt.wantStatus == http.StatusMethodNotAllowed && rec.Header().Get("Allow") != "POST" {
 				t.Errorf("Allow = %q, want POST", rec.Header().Get("Allow"))
 			}
-			n := len(tab.snapshot())
+			n := tab.store.size()
 			if tt.wantIP == "" {
 				if n != 0 {
 					t.Errorf("recorded %d servers, want none", n)

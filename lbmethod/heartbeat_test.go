@@ -139,7 +139,7 @@ func TestHeartbeatSlowStart(t *testing.T) {
 	checkShares(t, shares(h, ms, 10000), []float64{0.8, 0.2}, 0.02)
 	// At its lowest weight a member with one ready slot keeps some share.
 	ms[1].SetWeight(1)
-	if w := heartbeatWeight(h.Table.snapshot()["10.0.0.2"], ms[1]); w == 0 {
+	if w := heartbeatWeight(h.Table.store.servers["10.0.0.2"], ms[1]); w == 0 {
 		t.Error("a ramping member's weight rounded to 0")
 	}
 }
