@@ -47,6 +47,8 @@ type Member struct {
 	rampStart atomic.Int64  // slow start: clock reading (ns) when the ramp began; 0 = not ramping
 	lat       atomic.Uint64 // latency method: peak-EWMA response time in ns, as float64 bits; 0 = no sample
 	latAt     atomic.Int64  // latency method: clock reading (ns) of the last sample
+
+	hslot int32 // hash method: the member's slot on its ring; guarded like LBStatus
 }
 
 // NewMember returns a Member with the given name, host and load factor

@@ -1,0 +1,371 @@
+package lbmethod
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"net/http"
+	"slices"
+)
+
+// DefaultHashBalance is the bounded-loads factor c a [Hash] uses when
+// HashConfig.Balance is zero: no member takes more than 1.25 times its
+// share of the requests in flight.
+const DefaultHashBalance = 1.25
+
+// KeyScheduler is a [Scheduler] that can also pick by a request key, such
+// as a consistent-hashing method. For a request that has a key the balancer
+// calls PickKey instead of Pick, with the same candidates, the same lock
+// and the same tiers (lbset, spares, standbys, draining and error states
+// are the balancer's, as for Pick), and only when sticky routing did not
+// choose a member. A request without a key goes to Pick.
+type KeyScheduler interface {
+	Scheduler
+	// RequestKey returns r's key and true, or false when r has none. The
+	// balancer calls it at most once per request, outside its lock; it
+	// must not allocate, keep r or change it.
+	RequestKey(r *http.Request) (key uint64, ok bool)
+	// PickKey is Pick for a request whose key is key.
+	PickKey(cands []*Member, key uint64) int
+}
+
+// HashConfig configures a consistent-hashing method; see [NewHash].
+type HashConfig struct {
+	// Key says where a request's key comes from. The zero value hashes
+	// the client's IP address.
+	Key HashKey
+	// Balance is c of consistent hashing with bounded loads: a member
+	// whose requests in flight would exceed c times its share of all the
+	// candidates' requests in flight (plus this one), its share being its
+	// weight over the candidates' total weight, is passed over for the
+	// next member on the ring. Zero means [DefaultHashBalance]; a negative
+	// value turns bounded loads off (pure consistent hashing); otherwise it
+	// must be at least 1.
+	Balance float64
+}
+
+// Hash is consistent hashing with bounded loads, a method Apache lacks
+// ("hash" in [ByName], keyed by the client's IP address). A request's key
+// (a header, cookie, query parameter, the client address or the path: see
+// [HashKey]) is hashed to a point on a ring; the request goes to the
+// owner of the first point clockwise from it that belongs to a candidate
+// whose load is within bounds (see HashConfig.Balance). Each member owns a
+// number of points proportional to its load factor, placed by hashing the
+// member's name, so the ring depends only on the members' names and
+// factors: every balancer with the same members sends a key to the same
+// member, adding a member moves only the keys that now land on its points
+// (its share), and removing one or putting one out of use moves only the
+// keys it had (to the next candidates on the ring). A member in slow
+// start keeps its points and gets a smaller bound.
+//
+// The number of points per member: 1000 per unit of load factor while the
+// total stays within 2^19 points; beyond that, a power of two chosen from
+// the members' total load factor (at least one per member). A member
+// list whose total crosses such a step moves about 1/points of the keys
+// once.
+//
+// A request without a key is picked by byrequests' smooth weighted round
+// robin (as [ByRequests]); StickyHit and Reset are [Base]'s.
+//
+// PickKey reads every candidate once (to sum the loads the bound is
+// computed from) and searches the ring (binary search); it allocates
+// nothing except when the member list or a load factor changed since the
+// previous pick, when it rebuilds the ring (O(points log points)).
+//
+// A Hash keeps per-balancer state: use one per balancer. Pick, PickKey,
+// StickyHit and Reset are called under the balancer's selection lock;
+// RequestKey and Done are safe for concurrent use.
+type Hash struct {
+	Base
+
+	key     HashKey
+	balance float64 // c; 0 = unbounded
+
+	ring hashRing
+}
+
+var _ KeyScheduler = (*Hash)(nil)
+
+// NewHash returns a consistent-hashing method configured by cfg. The
+// error names the field and value that are out of range.
+func NewHash(cfg HashConfig) (*Hash, error) {
+	if err := cfg.Key.check(); err != nil {
+		return nil, err
+	}
+	b := cfg.Balance
+	switch {
+	case b == 0:
+		b = DefaultHashBalance
+	case b < 0:
+		b = 0
+	case b < 1 || math.IsNaN(b) || math.IsInf(b, 0):
+		return nil, fmt.Errorf("lbmethod: hash balance %v: out of range (at least 1, 0 for %v, negative for no bound)", cfg.Balance, DefaultHashBalance)
+	}
+	return &Hash{key: cfg.Key, balance: b}, nil
+}
+
+// Name returns "hash".
+func (*Hash) Name() string { return "hash" }
+
+// Key returns where the method takes a request's key from.
+func (h *Hash) Key() HashKey { return h.key }
+
+// Balance returns c of the bounded loads, 0 when loads are not bounded.
+func (h *Hash) Balance() float64 { return h.balance }
+
+// RequestKey implements [KeyScheduler]: the hash of r's key.
+func (h *Hash) RequestKey(r *http.Request) (uint64, bool) { return h.key.Hash(r) }
+
+// Pick implements [Scheduler] for requests without a key: byrequests'
+// smooth weighted round robin.
+func (*Hash) Pick(cands []*Member) int { return pickSWRR(cands) }
+
+// PickKey implements [KeyScheduler].
+func (h *Hash) PickKey(cands []*Member, key uint64) int {
+	r := &h.ring
+	if !r.same(cands) && !r.mark(cands) {
+		r.build(cands)
+		r.mark(cands)
+	}
+	for {
+		i, ok := r.lookup(cands, key, h.balance)
+		if ok {
+			return i
+		}
+		// The pick landed on a member whose factor changed.
+		r.build(cands)
+		r.mark(cands)
+	}
+}
+
+// hashRing is the ring of one Hash: the points of every member it knows
+// (the members of recent candidate lists), sorted by hash. A pick marks
+// which known members are candidates; points of other members are passed
+// over.
+type hashRing struct {
+	members []*Member // by slot
+	factors []int64   // each slot's factor when the ring was built
+	seen    []uint32  // the epoch in which the slot was last a candidate
+	pos     []int32   // its index in that epoch's candidate list
+	epoch   uint32
+	last    []*Member // the candidates of the current epoch
+
+	hashes []uint64 // the points, ascending
+	owners []int32  // the slot owning each point
+	// index[b] is the first point whose top bits are b or more (b <
+	// len(index)-1); index[len-1] == len(hashes). A lookup searches only
+	// its bucket, about four points, not the whole ring.
+	index []int32
+	shift uint8 // 64 − the bits of a bucket number
+}
+
+// same reports whether cands are the current epoch's candidates (the
+// balancer hands the same list while no member changed state).
+func (r *hashRing) same(cands []*Member) bool {
+	return r.epoch != 0 && slices.Equal(cands, r.last)
+}
+
+// mark stamps the slots of cands with a new epoch; it returns false when a
+// candidate is not on the ring or its factor changed, or when the ring
+// holds many more members than cands (they would only be passed over).
+func (r *hashRing) mark(cands []*Member) bool {
+	r.epoch++
+	if r.epoch == 0 { // wrapped: no slot may look current
+		clear(r.seen)
+		r.epoch = 1
+	}
+	r.last = append(r.last[:0], cands...)
+	for i, m := range cands {
+		s := int(m.hslot)
+		if s >= len(r.members) || r.members[s] != m || r.factors[s] != m.Factor() {
+			r.epoch = 0 // nothing is marked: never the same
+			return false
+		}
+		r.seen[s], r.pos[s] = r.epoch, int32(i)
+	}
+	if len(r.members) > 2*len(cands)+8 {
+		r.epoch = 0
+		return false
+	}
+	return true
+}
+
+// Points per unit of load factor (a factor of 100) and the total the ring
+// aims to stay within.
+const (
+	hashPointsPerUnit = 1000
+	hashPointsBudget  = 1 << 19
+)
+
+// build rebuilds the ring for the members it knows that are still
+// wanted, plus cands: when the known members are not many more than the
+// candidates they are kept (a member out of use keeps its points for when
+// it comes back), otherwise only cands are.
+func (r *hashRing) build(cands []*Member) {
+	keep := r.members
+	if len(keep) > 2*len(cands)+8 {
+		keep = nil
+	}
+	members := make([]*Member, 0, len(keep)+len(cands))
+	for _, ms := range [][]*Member{keep, cands} {
+		for _, m := range ms {
+			m.hslot = -1
+		}
+	}
+	for _, ms := range [][]*Member{keep, cands} {
+		for _, m := range ms {
+			if m.hslot >= 0 {
+				continue // already placed (a candidate that was known)
+			}
+			m.hslot = int32(len(members))
+			members = append(members, m)
+		}
+	}
+	factors := make([]int64, len(members))
+	var total int64
+	for i, m := range members {
+		factors[i] = m.Factor()
+		total += max(factors[i], 1)
+	}
+	per := pointsPerUnit(total)
+	n := 0
+	counts := make([]int, len(members))
+	for i, f := range factors {
+		counts[i] = max(int(int64(per)*max(f, 1)/100), 1)
+		n += counts[i]
+	}
+	type point struct {
+		h    uint64
+		slot int32
+	}
+	pts := make([]point, 0, n)
+	for i, m := range members {
+		base := hashString(m.Name)
+		for j := range counts[i] {
+			pts = append(pts, point{mix64(base + uint64(j+1)*0x9e3779b97f4a7c15), int32(i)})
+		}
+	}
+	slices.SortFunc(pts, func(a, b point) int {
+		if a.h != b.h {
+			if a.h < b.h {
+				return -1
+			}
+			return 1
+		}
+		// Equal hashes (rare): the smaller name first, so the order does
+		// not depend on the member list's order.
+		switch an, bn := members[a.slot].Name, members[b.slot].Name; {
+		case an < bn:
+			return -1
+		case an > bn:
+			return 1
+		}
+		return 0
+	})
+	r.hashes = make([]uint64, len(pts))
+	r.owners = make([]int32, len(pts))
+	for i, p := range pts {
+		r.hashes[i], r.owners[i] = p.h, p.slot
+	}
+	r.buildIndex()
+	r.members, r.factors = members, factors
+	r.seen = make([]uint32, len(members))
+	r.pos = make([]int32, len(members))
+	r.epoch = 0
+}
+
+// buildIndex fills index for about four points per bucket.
+func (r *hashRing) buildIndex() {
+	b := max(bits.Len(uint(len(r.hashes)/4)), 1)
+	r.shift = uint8(64 - b)
+	r.index = slices.Grow(r.index[:0], 1<<b+1)[:1<<b+1]
+	p := 0
+	for k := range 1 << b {
+		for p < len(r.hashes) && r.hashes[p]>>r.shift < uint64(k) {
+			p++
+		}
+		r.index[k] = int32(p)
+	}
+	r.index[1<<b] = int32(len(r.hashes))
+}
+
+// search returns the index of the first point at or after key (len(hashes)
+// when every point is before it: the lookup wraps around).
+func (r *hashRing) search(key uint64) int {
+	k := key >> r.shift
+	lo, hi := int(r.index[k]), int(r.index[k+1])
+	i, _ := slices.BinarySearch(r.hashes[lo:hi], key)
+	return lo + i
+}
+
+// pointsPerUnit returns the points per unit of load factor for members
+// whose factors (×100) sum to total.
+func pointsPerUnit(total int64) int {
+	units := max(total/100, 1)
+	if units*hashPointsPerUnit <= hashPointsBudget {
+		return hashPointsPerUnit
+	}
+	// The largest power of two keeping the total within the budget, so
+	// small changes to the member list do not change it.
+	p := hashPointsBudget / units
+	if p < 1 {
+		return 1
+	}
+	return 1 << (bits.Len64(uint64(p)) - 1)
+}
+
+// lookup returns the index in cands of the owner of the first point at or
+// after key whose member is a candidate within its bound (c = 0: no
+// bound), or of the first candidate's point when every candidate is at its
+// bound (possible only while loads change under the pick). ok is false
+// when it met a candidate whose factor changed since the ring was built.
+//
+// A member of weight w is within its bound while busy < c × (T+1) × w ÷ W,
+// T and W being the candidates' requests in flight and weights, i.e. while
+// busy+1 ≤ ceil(c × (T+1) × w ÷ W): compared cross-multiplied, exact in
+// float64 for any realistic count. An idle member is always within it, so
+// T and W are summed (a pass over the candidates) only when the member
+// the key lands on is busy.
+func (r *hashRing) lookup(cands []*Member, key uint64, c float64) (int, bool) {
+	n := len(r.hashes)
+	start := r.search(key)
+	var inflight, weight int64
+	summed := false
+	first := -1
+	for k := range n {
+		i := start + k
+		if i >= n {
+			i -= n
+		}
+		s := r.owners[i]
+		if r.seen[s] != r.epoch {
+			continue
+		}
+		p := int(r.pos[s])
+		m := cands[p]
+		if m.Factor() != r.factors[s] {
+			return 0, false
+		}
+		if c <= 0 {
+			return p, true
+		}
+		if first < 0 {
+			first = p
+		}
+		busy := m.Busy()
+		if busy == 0 {
+			return p, true
+		}
+		if !summed {
+			for _, o := range cands {
+				inflight += o.Busy()
+				weight += o.Weight()
+			}
+			summed = true
+		}
+		if float64(busy)*float64(weight) < c*float64(inflight+1)*float64(m.Weight()) {
+			return p, true
+		}
+	}
+	return first, true
+}
