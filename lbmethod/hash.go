@@ -104,8 +104,28 @@ func NewHash(cfg HashConfig) (*Hash, error) {
 	return &Hash{key: cfg.Key, balance: b}, nil
 }
 
-// Name returns "hash".
-func (*Hash) Name() string { return "hash" }
+// hashMethod is the Method MethodHash returns; comparable, so methods of
+// the same configuration are equal.
+type hashMethod struct{ cfg HashConfig }
+
+func (hashMethod) Name() string { return "hash" }
+func (m hashMethod) New() Scheduler {
+	h, _ := NewHash(m.cfg) // checked by MethodHash
+	return h
+}
+
+// MethodHash returns the consistent-hashing method ([Hash]) configured by
+// cfg, named "hash"; the error names the field and value out of range.
+// Methods of equal configurations are equal (==).
+func MethodHash(cfg HashConfig) (Method, error) {
+	if _, err := NewHash(cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.Key.check(); err != nil {
+		return nil, err
+	}
+	return hashMethod{cfg}, nil
+}
 
 // Key returns where the method takes a request's key from.
 func (h *Hash) Key() HashKey { return h.key }

@@ -76,7 +76,8 @@ func MethodHeartbeat(table *HeartbeatTable) Method { return heartbeatMethod{tabl
 
 // ByName returns the method with an Apache lbmethod name (case-insensitive):
 // "byrequests", "bybusyness", "bytraffic", or one of the methods beyond
-// Apache ("latency"). The heartbeat method needs a source of reports and is
+// Apache: "latency", "hash" (consistent hashing of the client's IP address
+// with bounded loads, [MethodHash] with the zero [HashConfig]). The heartbeat method needs a source of reports and is
 // made with [MethodHeartbeat]; ByName("heartbeat") returns an error saying
 // so.
 func ByName(name string) (Method, error) {
@@ -89,6 +90,8 @@ func ByName(name string) (Method, error) {
 		return MethodByTraffic, nil
 	case "latency":
 		return MethodLatency, nil
+	case "hash":
+		return hashMethod{}, nil
 	case "heartbeat":
 		return nil, fmt.Errorf("lbmethod: method %q needs a report table: make it with MethodHeartbeat", name)
 	}
