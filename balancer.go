@@ -278,11 +278,12 @@ type Balancer struct {
 // snapshot is an immutable view of the configuration. Runtime state lives
 // in the members, which snapshots share.
 type snapshot struct {
-	members []*member          // configuration order
-	tiers   [][]*member        // by lbset, ascending; configuration order within
-	method  lbmethod.Method    // Config.Method, or byrequests for nil
-	sched   lbmethod.Scheduler // method's scheduler, owned by the balancer
-	all     bool               // the scheduler ignores tiers (lbmethod.AllMembers)
+	members []*member             // configuration order
+	tiers   [][]*member           // by lbset, ascending; configuration order within
+	method  lbmethod.Method       // Config.Method, or byrequests for nil
+	sched   lbmethod.Scheduler    // method's scheduler, owned by the balancer
+	all     bool                  // the scheduler ignores tiers (lbmethod.AllMembers)
+	keys    lbmethod.KeyScheduler // sched, when it picks by a request key; else nil
 
 	sticky *stickyConfig // nil: no sticky sessions
 	obs    *Observer
@@ -408,6 +409,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	if a, ok := s.sched.(lbmethod.AllMembers); ok && a.AllMembers() {
 		s.all = true
 	}
+	s.keys, _ = s.sched.(lbmethod.KeyScheduler)
 	sc, err := newStickyConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -324,7 +324,12 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 	if len(sel.cands) == 0 {
 		return nil
 	}
-	i := s.sched.Pick(sel.cands)
+	var i int
+	if s.keys != nil && st.hasKey {
+		i = s.keys.PickKey(sel.cands, st.key)
+	} else {
+		i = s.sched.Pick(sel.cands)
+	}
 	if i < 0 || i >= len(sel.cands) {
 		return nil
 	}

@@ -46,6 +46,10 @@ type requestState struct {
 	start, picked time.Duration
 	headerLatency time.Duration
 
+	// key is the request's key for a method that picks by one (hasKey),
+	// computed once when the request arrives.
+	key uint64
+
 	status   int   // the status the client got
 	attempts int32 // failover attempts made after the first
 	tier     int32
@@ -60,6 +64,7 @@ type requestState struct {
 	canceled     bool // the client went away
 	responded    bool // the current member's response headers arrived
 	started      bool // start is set
+	hasKey       bool // key is set
 
 	body bodyGuard    // the request body, counted
 	res  countingBody // the response body, counted
@@ -86,6 +91,9 @@ func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *reques
 	}
 	if sc := st.snap.sticky; sc != nil {
 		st.route, st.stickyName, st.hasRoute = sc.find(st.path, r.URL.RawQuery, r.Header)
+	}
+	if k := st.snap.keys; k != nil {
+		st.key, st.hasKey = k.RequestKey(r)
 	}
 	return st
 }

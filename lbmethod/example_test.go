@@ -2,6 +2,8 @@ package lbmethod_test
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/lbmethod"
@@ -46,4 +48,45 @@ func ExampleByName() {
 	// Output:
 	// bybusyness true
 	// lbmethod: unknown method "roundrobin"
+}
+
+// Consistent hashing keyed by a header: each user keeps going to the same
+// member, and a member out of use gives away only its own users. Requests
+// without the header are scheduled as byrequests does.
+func ExampleMethodHash() {
+	method, err := lbmethod.MethodHash(lbmethod.HashConfig{
+		Key:     lbmethod.HashKey{Source: lbmethod.KeyHeader, Name: "X-User"},
+		Balance: 1.25, // no member over 1.25 × its share of the requests in flight
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, err := balancer.New(balancer.Config{
+		Name:    "users",
+		Method:  method,
+		Members: []balancer.Member{{URL: "http://10.0.0.1"}, {URL: "http://10.0.0.2"}, {URL: "http://10.0.0.3"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	show := func() {
+		var where []string
+		for _, user := range []string{"alice", "bob", "carol", "dave"} {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-User", user)
+			where = append(where, user+"→"+b.Decide(r).Member)
+		}
+		fmt.Println(strings.Join(where, " "))
+	}
+	show()
+	if err := b.SetStatus("http://10.0.0.2", balancer.StatusDisabled, 0); err != nil {
+		fmt.Println(err)
+		return
+	}
+	show()
+	// Output:
+	// alice→http://10.0.0.1 bob→http://10.0.0.3 carol→http://10.0.0.2 dave→http://10.0.0.3
+	// alice→http://10.0.0.1 bob→http://10.0.0.3 carol→http://10.0.0.3 dave→http://10.0.0.3
 }

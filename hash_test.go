@@ -1,0 +1,168 @@
+package balancer_test
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/lbmethod"
+)
+
+func hashMethod(t *testing.T, cfg lbmethod.HashConfig) lbmethod.Method {
+	t.Helper()
+	m, err := lbmethod.MethodHash(cfg)
+	require.NoError(t, err)
+	return m
+}
+
+// userRequest is a request of user u (header X-User), with a session
+// cookie when cookie is not "".
+func userRequest(u, cookie string) *http.Request {
+	r := httptest.NewRequest("GET", "http://front.example/x", nil)
+	if u != "" {
+		r.Header.Set("X-User", u)
+	}
+	if cookie != "" {
+		r.Header.Set("Cookie", cookie)
+	}
+	return r
+}
+
+// TestHashUnderTiers: the hashing method works inside Apache's tiers as
+// every method does: the lbset 0 members share the keys (never a draining
+// member, a standby or lbset 1); a member out of use gives away only its
+// keys; when no regular member of lbset 0 is usable its standby takes
+// them, then lbset 1; a request with a route goes to the route's owner; a
+// request without a key is scheduled as byrequests.
+func TestHashUnderTiers(t *testing.T) {
+	b := mustNew(t, balancer.Config{
+		Method:        hashMethod(t, lbmethod.HashConfig{Key: lbmethod.HashKey{Source: lbmethod.KeyHeader, Name: "x-user"}}),
+		StickySession: "JSESSIONID",
+		Transport:     newStub(),
+		Members: members("a1 route=r1", "a2 route=r2", "a3 route=r3", "a4 route=r4",
+			"n1 status=+N", "h1 status=+H", "b1 lbset=1"),
+	})
+	const users = 2000
+	where := func() map[string]string {
+		out := map[string]string{}
+		for i := range users {
+			u := fmt.Sprint("user", i)
+			d := b.Decide(userRequest(u, ""))
+			out[u] = d.Member
+			if d.Member != "" {
+				require.Equal(t, balancer.ReasonScheduled, d.Reason)
+			}
+		}
+		return out
+	}
+	count := func(m map[string]string) map[string]int {
+		c := map[string]int{}
+		for _, v := range m {
+			c[v]++
+		}
+		return c
+	}
+	before := where()
+	shares := count(before)
+	t.Logf("%d users over the lbset 0 members: %v", users, shares)
+	assert.Len(t, shares, 4)
+	for _, h := range []string{"a1", "a2", "a3", "a4"} {
+		assert.InDelta(t, users/4, shares["http://"+h], users/10, h)
+	}
+	assert.Equal(t, before, where(), "the same user goes to the same member")
+
+	// A route wins over the key.
+	d := b.Decide(userRequest("user1", "JSESSIONID=x.r3"))
+	assert.Equal(t, "http://a3", d.Member)
+	assert.Equal(t, balancer.ReasonSticky, d.Reason)
+
+	// a2 out of use: only its users move.
+	require.NoError(t, b.SetStatus("http://a2", balancer.StatusError, 0))
+	after := where()
+	moved, others := 0, 0
+	for u, m := range before {
+		if m != after[u] {
+			moved++
+			if m != "http://a2" {
+				others++
+			}
+		}
+	}
+	t.Logf("a2 in error: %d users moved, a2 had %d, %d of other members moved; now %v", moved, shares["http://a2"], others, count(after))
+	assert.Equal(t, shares["http://a2"], moved)
+	assert.Zero(t, others)
+
+	for _, h := range []string{"a1", "a3", "a4"} {
+		require.NoError(t, b.SetStatus("http://"+h, balancer.StatusDisabled, 0))
+	}
+	assert.Equal(t, map[string]int{"http://h1": users}, count(where()), "no regular lbset 0 member: its standby")
+	require.NoError(t, b.SetStatus("http://h1", balancer.StatusDisabled, 0))
+	assert.Equal(t, map[string]int{"http://b1": users}, count(where()), "lbset 0 unusable: lbset 1")
+
+	// Back to all usable: the users are where they were.
+	for _, h := range []string{"a1", "a2", "a3", "a4", "h1"} {
+		require.NoError(t, b.SetStatus("http://"+h, 0, balancer.StatusDisabled|balancer.StatusError))
+	}
+	assert.Equal(t, before, where())
+
+	// Without a key: byrequests' order.
+	ref := mustNew(t, balancer.Config{Transport: newStub(), Members: members("a1", "a2", "a3", "a4", "n1 status=+N", "h1 status=+H", "b1 lbset=1")})
+	assert.Equal(t, seq(t, ref, 8, nil), seq(t, b, 8, nil))
+}
+
+// TestHashBoundedInFlight: requests of one user pile up on real backends
+// that hold them; the bounded loads spread them so that no member has more
+// than ceil(1.25 × average) in flight.
+func TestHashBoundedInFlight(t *testing.T) {
+	var bks []*backend
+	var ms []balancer.Member
+	for i := range 4 {
+		bk := newBackend(t, fmt.Sprint("b", i+1), "block")
+		bks = append(bks, bk)
+		ms = append(ms, balancer.Member{URL: bk.srv.URL})
+	}
+	b := mustNew(t, balancer.Config{Members: ms,
+		Method: hashMethod(t, lbmethod.HashConfig{Key: lbmethod.HashKey{Source: lbmethod.KeyHeader, Name: "X-User"}})})
+	front := httptest.NewServer(b)
+	t.Cleanup(front.Close)
+	const n = 12
+	done := make(chan error, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("GET", front.URL+"/long", nil)
+			req.Header.Set("X-User", "alice")
+			res, err := http.DefaultClient.Do(req)
+			if err == nil {
+				res.Body.Close()
+			}
+			done <- err
+		}()
+		select { // each arrives before the next is sent
+		case <-bks[0].arrived:
+		case <-bks[1].arrived:
+		case <-bks[2].arrived:
+		case <-bks[3].arrived:
+		}
+	}
+	var busy []int64
+	var top int64
+	for _, m := range b.Members() {
+		busy = append(busy, m.Busy)
+		top = max(top, m.Busy)
+	}
+	bound := math.Ceil(1.25 * n / 4)
+	t.Logf("%d requests of one user in flight: %v per member (bound %v)", n, busy, bound)
+	assert.LessOrEqual(t, float64(top), bound)
+	for _, bk := range bks {
+		close(bk.release)
+	}
+	for range n {
+		require.NoError(t, <-done)
+	}
+}
