@@ -41,7 +41,9 @@
 // (its error.type). A failed attempt's error.type is the transport's
 // reason for sending nothing ("connect", "acquire", "ping", "tls",
 // "resolve"), "timeout" for a member that did not answer within its
-// Timeout, else the error's Go type. The span ends when the response body
+// Timeout, "connection_closed", "connection_reset" or "broken_pipe" for a
+// connection lost after sending, "canceled" when the client went away,
+// else the error's Go type ("_OTHER" when that says nothing). The span ends when the response body
 // has been read or closed (at the headers for 101 Switching Protocols).
 //
 // # Metrics

@@ -3,8 +3,12 @@ package otel
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -159,6 +163,22 @@ func errorType(err error) string {
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline_exceeded"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection_closed"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection_reset"
+	case errors.Is(err, syscall.EPIPE):
+		return "broken_pipe"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection_refused"
 	}
-	return semconv.ErrorType(err).Value.AsString()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	t := semconv.ErrorType(err).Value.AsString()
+	if strings.HasPrefix(t, "*errors.") || strings.HasPrefix(t, "*fmt.") {
+		return "_OTHER" // a type that says nothing
+	}
+	return t
 }
