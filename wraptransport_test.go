@@ -332,3 +332,42 @@ func TestWrapTransportKeepsDirectExchange(t *testing.T) {
 	_, attempts := rec.seen()
 	assert.Len(t, attempts, 4)
 }
+
+// Concurrent first requests build each member's wrapper once.
+func TestWrapTransportOncePerMember(t *testing.T) {
+	a, _ := namedBackend(t, "a")
+	c, _ := namedBackend(t, "c")
+	rec := &wrapRecorder{}
+	b := mustNew(t, balancer.Config{Name: "once", WrapTransport: rec.wrap, Members: []balancer.Member{{URL: a.URL}, {URL: c.URL}}})
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			assert.Equal(t, http.StatusOK, serveOnce(b, "GET", "").Code)
+		})
+	}
+	wg.Wait()
+	wrapped, attempts := rec.seen()
+	assert.ElementsMatch(t, []string{a.URL, c.URL}, wrapped)
+	assert.Len(t, attempts, 40)
+}
+
+// With Config.Transport, each member's wrapper wraps the shared transport.
+func TestWrapTransportAroundSharedTransport(t *testing.T) {
+	shared := newStub()
+	var mu sync.Mutex
+	got := map[string]http.RoundTripper{}
+	b := mustNew(t, balancer.Config{Name: "shared", Transport: shared, Members: members("a:1", "b:1"),
+		WrapTransport: func(member string, rt http.RoundTripper) http.RoundTripper {
+			mu.Lock()
+			got[member] = rt
+			mu.Unlock()
+			return rt
+		}})
+	for range 2 {
+		require.Equal(t, http.StatusOK, serveOnce(b, "GET", "").Code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]http.RoundTripper{"http://a:1": shared, "http://b:1": shared}, got)
+	assert.Len(t, shared.attempts(), 2)
+}
