@@ -46,6 +46,13 @@
 // else the error's Go type ("_OTHER" when that says nothing). The span ends when the response body
 // has been read or closed (at the headers for 101 Switching Protocols).
 //
+// # Cost
+//
+// With every span sampled (and none exported), a request through one
+// member takes about 40 allocations and 10 KB more than untraced
+// (BenchmarkRequest: 108 against 68 allocations, 21.7 KB against
+// 11.3 KB).
+//
 // # Metrics
 //
 // With Options.MeterProvider set: http.server.request.duration per client
