@@ -150,6 +150,8 @@ type Config struct {
 	// Transport, if set, carries every request to every member, instead of
 	// one tuned transport per member (see package transport). Failover
 	// then recognises connection failures by *net.OpError with Op "dial".
+	// Reconfigure to another Transport (or to nil) replaces every member's
+	// transport.
 	Transport http.RoundTripper
 
 	// WrapTransport, if set, wraps each member's transport: for tracing,
@@ -171,8 +173,8 @@ type Config struct {
 	// io.ReadWriteCloser, or upgrades (WebSockets) fail. Requests keep
 	// the way they travel (see package transport) as long as the wrapper
 	// adds no body and no httptrace hook. Health checks do not go through
-	// it. Like Transport, it is read by New; Reconfigure does not change
-	// it.
+	// it. Reconfigure with another WrapTransport wraps every member's
+	// transport anew (on its next attempt).
 	WrapTransport func(member string, rt http.RoundTripper) http.RoundTripper
 
 	// Rewrite, if set, is called after the balancer has set the outbound
@@ -220,7 +222,9 @@ type Config struct {
 	Observer *Observer
 
 	// Now returns the current time; nil means time.Now. Tests inject a
-	// clock to drive retry timers without sleeping.
+	// clock to drive retry timers without sleeping. It may be called with
+	// the selection lock held and must not call the balancer. It cannot
+	// change after New (Reconfigure refuses it).
 	Now func() time.Time
 }
 
@@ -269,10 +273,10 @@ type Balancer struct {
 	budget   retryBudget
 	retries  atomic.Int64 // requests retried after they were sent
 
-	proxy     httputil.ReverseProxy
-	userErr   func(http.ResponseWriter, *http.Request, error)
-	transport http.RoundTripper // Config.Transport, or nil
-	wrap      func(member string, rt http.RoundTripper) http.RoundTripper
+	// wrapGen counts the WrapTransport functions the balancer was given
+	// (by New and Reconfigure), guarded by adminMu: a member's transport
+	// is wrapped anew when it changes.
+	wrapGen uint64
 }
 
 // snapshot is an immutable view of the configuration. Runtime state lives
@@ -288,6 +292,16 @@ type snapshot struct {
 	sticky *stickyConfig // nil: no sticky sessions
 	obs    *Observer
 	log    *slog.Logger
+
+	// proxy is the ReverseProxy requests go through, with this
+	// configuration's FlushInterval, ErrorLog and hooks.
+	proxy      httputil.ReverseProxy
+	errHandler func(http.ResponseWriter, *http.Request, error) // Config.ErrorHandler
+	retryRatio float64                                         // Config.RetryBudget, or its default
+	transport  http.RoundTripper                               // Config.Transport, or nil
+	wrap       func(member string, rt http.RoundTripper) http.RoundTripper
+	wrapGen    uint64 // Balancer.wrapGen when wrap was set
+
 	slow   lbmethod.SlowStart
 	lbs    []*lbmethod.Member   // every member's scheduler view, in order
 	routes map[string][]*member // members by route, in order
@@ -316,13 +330,7 @@ func New(cfg Config) (*Balancer, error) {
 	if strings.ContainsAny(name, "/ \t?#") {
 		return nil, fmt.Errorf("balancer: name %q: must not contain '/', '?', '#' or spaces", cfg.Name)
 	}
-	b := &Balancer{
-		name:      "balancer://" + name,
-		now:       cfg.Now,
-		userErr:   cfg.ErrorHandler,
-		transport: cfg.Transport,
-		wrap:      cfg.WrapTransport,
-	}
+	b := &Balancer{name: "balancer://" + name, now: cfg.Now}
 	if b.now == nil {
 		b.now = time.Now
 		b.born = time.Now()
@@ -333,12 +341,8 @@ func New(cfg Config) (*Balancer, error) {
 	}
 	ch := make(chan struct{})
 	b.changeCh.Store(&ch)
-	ratio := cfg.RetryBudget
-	if ratio == 0 {
-		ratio = 0.2
-	}
-	b.budget.init(ratio, 10)
-	cfg.Members = append([]Member(nil), cfg.Members...)
+	b.budget.init(retryBudgetCap)
+	cfg = cfg.clone()
 	s, err := b.buildSnapshot(&cfg, nil)
 	if err != nil {
 		return nil, err
@@ -346,20 +350,11 @@ func New(cfg Config) (*Balancer, error) {
 	b.cfg = cfg
 	b.snap.Store(s)
 	b.logConfigWarnings(b.name, s.log, configWarnings(&cfg, s))
-	b.proxy = httputil.ReverseProxy{
-		Rewrite:        b.rewrite(cfg.Rewrite),
-		Transport:      (*failover)(b),
-		FlushInterval:  cfg.FlushInterval,
-		ErrorLog:       cfg.ErrorLog,
-		BufferPool:     &bufferPool,
-		ModifyResponse: b.modifyResponse(cfg.ModifyResponse),
-		ErrorHandler:   b.handleError,
-	}
-	if b.proxy.ErrorLog == nil {
-		b.proxy.ErrorLog = log.New(discard{}, "", 0)
-	}
 	return b, nil
 }
+
+// discardLog is the ReverseProxy's ErrorLog when Config.ErrorLog is nil.
+var discardLog = log.New(discard{}, "", 0)
 
 type discard struct{}
 
@@ -370,6 +365,11 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // unless everything is valid: members are touched only after validation.
 func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{
+		errHandler:        cfg.ErrorHandler,
+		retryRatio:        cfg.RetryBudget,
+		transport:         cfg.Transport,
+		wrap:              cfg.WrapTransport,
+		wrapGen:           b.wrapGen,
 		method:            cfg.Method,
 		noFailover:        cfg.NoFailover,
 		forceRecover:      !cfg.DisableForceRecovery,
@@ -396,10 +396,25 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	if cfg.RetryBudget < 0 || cfg.RetryBudget > 1 {
 		return nil, fmt.Errorf("balancer: retrybudget %v: out of range 0..1", cfg.RetryBudget)
 	}
+	if s.retryRatio == 0 {
+		s.retryRatio = defaultRetryRatio
+	}
+	s.proxy = httputil.ReverseProxy{
+		Rewrite:        b.rewrite(cfg.Rewrite),
+		Transport:      (*failover)(b),
+		FlushInterval:  cfg.FlushInterval,
+		ErrorLog:       cfg.ErrorLog,
+		BufferPool:     &bufferPool,
+		ModifyResponse: b.modifyResponse(cfg.ModifyResponse),
+		ErrorHandler:   b.handleError,
+	}
+	if s.proxy.ErrorLog == nil {
+		s.proxy.ErrorLog = discardLog
+	}
 	if s.method == nil {
 		s.method = lbmethod.MethodByRequests
 	}
-	if prev != nil && sameMethod(prev.method, s.method) {
+	if prev != nil && same(prev.method, s.method) {
 		// The scheduler is kept across rebuilds, so that Update does not
 		// reset its state.
 		s.sched = prev.sched
@@ -441,26 +456,36 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		vs[i] = valid{u, name, settings, st}
 	}
 	old := map[string]*member{}
-	if prev != nil {
+	if prev != nil && same(prev.transport, s.transport) {
+		// Members that stay keep their transports; a new
+		// Config.Transport replaces every one.
 		for _, m := range prev.members {
 			old[m.name] = m
 		}
 	}
 	// Transports for new members and changed connection settings, before
-	// any member is changed.
+	// any member is changed; wrapped anew when the WrapTransport changed.
 	for i, v := range vs {
 		if m := old[v.name]; m != nil {
 			if c := m.cfg.Load(); c.conn == v.settings.conn {
-				v.settings.rt, v.settings.hook = c.rt, c.hook
+				v.settings.rt, v.settings.hook, v.settings.wrapGen = c.rt, c.hook, c.wrapGen
+				if c.wrapGen != s.wrapGen {
+					v.settings.hook, v.settings.wrapGen = s.hook(v.name, c.rt), s.wrapGen
+				}
 				continue
 			}
 		}
-		rt, err := b.memberTransport(v.settings.conn)
+		rt, err := s.memberTransport(v.settings.conn)
 		if err != nil {
 			return nil, fmt.Errorf("balancer: member %q: %v", cfg.Members[i].URL, err)
 		}
 		v.settings.rt = rt
-		v.settings.hook = b.hook(v.name, rt)
+		v.settings.hook, v.settings.wrapGen = s.hook(v.name, rt), s.wrapGen
+	}
+	if prev != nil {
+		for _, m := range prev.members {
+			old[m.name] = m
+		}
 	}
 	for _, v := range vs {
 		m := old[v.name]
@@ -484,7 +509,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 					b.pending.events = append(b.pending.events, flagEvent{m, from, to, "configuration"})
 				}
 			}
-			if c.rt != v.settings.rt {
+			if !same(c.rt, v.settings.rt) {
 				b.pending.idle = append(b.pending.idle, c.rt)
 			}
 		}
@@ -514,21 +539,23 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	return s, nil
 }
 
-// sameMethod reports whether a and b are equal Method values: then the
-// balancer keeps its scheduler. A Method of an incomparable dynamic type is
-// equal to nothing.
-func sameMethod(a, b lbmethod.Method) (same bool) {
+// same reports whether a and b are equal interface values (a Method, a
+// RoundTripper): then the balancer keeps what it made of a. A value of an
+// incomparable dynamic type is equal to nothing.
+func same[T any](a, b T) (eq bool) {
 	defer func() {
 		if recover() != nil { // comparing incomparable values panics
-			same = false
+			eq = false
 		}
 	}()
-	return a == b
+	return any(a) == any(b)
 }
 
-func (b *Balancer) memberTransport(o transport.Options) (http.RoundTripper, error) {
-	if b.transport != nil {
-		return b.transport, nil
+// memberTransport returns the transport for a member with options o: the
+// configuration's Transport, or a new tuned one.
+func (s *snapshot) memberTransport(o transport.Options) (http.RoundTripper, error) {
+	if s.transport != nil {
+		return s.transport, nil
 	}
 	t, err := transport.New(o)
 	if err != nil {
@@ -586,13 +613,13 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 	st := newRequestState(b, r, path, rawPath)
 	st.pass = pass
 	defer st.finish()
-	b.budget.deposit()
+	b.budget.deposit(st.snap.retryRatio)
 	if m, err := b.chooseWait(st); m == nil {
 		st.status, st.err = http.StatusServiceUnavailable, err
 		b.handleError(w, r, err)
 		return
 	}
-	b.proxy.ServeHTTP(w, st.request(r))
+	st.snap.proxy.ServeHTTP(w, st.request(r))
 }
 
 var _ http.Handler = (*Balancer)(nil)
@@ -678,14 +705,16 @@ func (b *Balancer) handleError(w http.ResponseWriter, r *http.Request, err error
 	case errors.As(err, &re):
 		code = http.StatusInternalServerError
 	}
+	userErr := b.snap.Load().errHandler
 	if st := stateFrom(r.Context()); st != nil {
 		st.status = code
 		if st.err == nil {
 			st.err = err
 		}
+		userErr = st.snap.errHandler
 	}
-	if b.userErr != nil {
-		b.userErr(w, r, err)
+	if userErr != nil {
+		userErr(w, r, err)
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {

@@ -10,20 +10,31 @@ import (
 // clients send: every request deposits ratio of a token, up to a cap, and a
 // retry takes one whole token. With ratio 0.2 at most one request in five
 // is retried over time; the cap lets a quiet balancer retry a short burst.
+//
+// The ratio is the configuration's (Config.RetryBudget), passed with each
+// deposit, so a new ratio applies to the next request and the tokens saved
+// are kept.
 type retryBudget struct {
-	ratio  float64
 	cap    float64
 	tokens atomic.Uint64 // float64 bits
 }
 
-func (rb *retryBudget) init(ratio, capacity float64) {
-	rb.ratio, rb.cap = ratio, capacity
+// The retry budget's defaults: Config.RetryBudget zero means
+// defaultRetryRatio; the budget starts with and holds at most
+// retryBudgetCap retries.
+const (
+	defaultRetryRatio = 0.2
+	retryBudgetCap    = 10
+)
+
+func (rb *retryBudget) init(capacity float64) {
+	rb.cap = capacity
 	rb.tokens.Store(math.Float64bits(capacity))
 }
 
-// deposit credits one request.
-func (rb *retryBudget) deposit() {
-	if rb.ratio <= 0 {
+// deposit credits one request with ratio of a token.
+func (rb *retryBudget) deposit(ratio float64) {
+	if ratio <= 0 {
 		return
 	}
 	for {
@@ -32,7 +43,7 @@ func (rb *retryBudget) deposit() {
 		if t >= rb.cap {
 			return
 		}
-		t = math.Min(t+rb.ratio, rb.cap)
+		t = math.Min(t+ratio, rb.cap)
 		if rb.tokens.CompareAndSwap(old, math.Float64bits(t)) {
 			return
 		}

@@ -125,6 +125,7 @@ type memberConfig struct {
 	hc              healthcheck.Check
 	rt              http.RoundTripper // the member's transport for these options
 	hook            *wrapped          // Config.WrapTransport around rt, or nil
+	wrapGen         uint64            // the snapshot's wrapGen when hook was made
 }
 
 func (m *member) flags() Status { return Status(m.status.Load()) }

@@ -18,13 +18,13 @@ type wrapped struct {
 	rt   http.RoundTripper // the wrapper, or nil: inner
 }
 
-// hook returns the wrapping of rt for member, or nil when the balancer has
-// no Config.WrapTransport.
-func (b *Balancer) hook(member string, rt http.RoundTripper) *wrapped {
-	if b.wrap == nil {
+// hook returns the wrapping of rt for member, or nil when the
+// configuration has no WrapTransport.
+func (s *snapshot) hook(member string, rt http.RoundTripper) *wrapped {
+	if s.wrap == nil {
 		return nil
 	}
-	return &wrapped{member: member, inner: rt, wrap: b.wrap}
+	return &wrapped{member: member, inner: rt, wrap: s.wrap}
 }
 
 // get returns the wrapper, building it on first use. A wrapper that

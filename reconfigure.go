@@ -1,9 +1,16 @@
 package balancer
 
+// Reconfiguration of a running balancer: Config, Reconfigure, Update and
+// SetStatus, and how a change is applied (apply) and reported once the
+// configuration lock is released (unlockAdmin).
+
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"time"
 
 	"github.com/proxybalancer/balancer/lbmethod"
 )
@@ -27,11 +34,16 @@ func (c *Config) clone() Config {
 
 // Reconfigure changes the configuration atomically: fn edits a copy of the
 // current configuration, which is validated as New validates and then
-// applies to the next request. Members that stay keep their state, as with
-// Update. If fn returns an error or the result is invalid, nothing changes.
-// A Method of another name starts from a reset state (Apache's lbmethod
-// reset); a different Method value gets a new scheduler. The name cannot
-// change.
+// applies to the next request. Every field takes effect: members that stay
+// keep their state, as with Update; a Method of another name starts from a
+// reset state (Apache's lbmethod reset), a different Method value gets a
+// new scheduler; a new Transport or WrapTransport gives every member a new
+// (or newly wrapped) transport; the hooks, FlushInterval, ErrorLog,
+// RetryBudget, Logger and Observer apply to requests that start after it
+// returns. Two fields cannot change, and Reconfigure refuses them with an
+// error naming the field: Name, and Now (the members' timers run on the
+// balancer's clock). If fn returns an error or the result is invalid,
+// nothing changes.
 //
 // Reconfigure is safe for concurrent use. fn runs without any balancer lock
 // (it may call the balancer); when another change lands while fn runs, fn
@@ -42,18 +54,62 @@ func (b *Balancer) Reconfigure(fn func(cfg *Config) error) error {
 		b.adminMu.Lock()
 		cfg, gen := b.cfg.clone(), b.cfgGen
 		b.adminMu.Unlock()
+		// Functions cannot be compared: fn gets stand-ins, which tell
+		// whether it replaced the functions.
+		now, wrap := cfg.Now, cfg.WrapTransport
+		nowIn, wrapIn := standIn(now), standIn(wrap)
+		cfg.Now, cfg.WrapTransport = nowIn, wrapIn
 		if err := fn(&cfg); err != nil {
 			return err
+		}
+		if !isStandIn(cfg.Now, nowIn) {
+			return errors.New("balancer: now: cannot change on a running balancer (its members' timers and statistics run on its clock); make a new Balancer")
+		}
+		cfg.Now = now
+		wrapChanged := !isStandIn(cfg.WrapTransport, wrapIn)
+		if !wrapChanged {
+			cfg.WrapTransport = wrap
 		}
 		b.adminMu.Lock()
 		if b.cfgGen != gen {
 			b.adminMu.Unlock()
 			continue // changed meanwhile: edit the newer configuration
 		}
+		if wrapChanged {
+			b.wrapGen++
+		}
 		err := b.reconfigure(cfg)
+		if err != nil && wrapChanged {
+			b.wrapGen--
+		}
 		b.unlockAdmin()
 		return err
 	}
+}
+
+// standIn returns a function that calls f, distinct from every function
+// but other stand-ins; nil for nil.
+func standIn[F func() time.Time | func(string, http.RoundTripper) http.RoundTripper](f F) F {
+	if f == nil {
+		return nil
+	}
+	var in any
+	switch f := any(f).(type) {
+	case func() time.Time:
+		in = func() time.Time { return f() }
+	case func(string, http.RoundTripper) http.RoundTripper:
+		in = func(m string, rt http.RoundTripper) http.RoundTripper { return f(m, rt) }
+	}
+	return in.(F)
+}
+
+// isStandIn reports whether f is still the stand-in in (or both are nil).
+func isStandIn[F any](f, in F) bool {
+	fv, iv := reflect.ValueOf(f), reflect.ValueOf(in)
+	if fv.IsNil() || iv.IsNil() {
+		return fv.IsNil() == iv.IsNil()
+	}
+	return fv.Pointer() == iv.Pointer()
 }
 
 // reconfigure applies an edited configuration; the caller holds adminMu.
@@ -61,6 +117,22 @@ func (b *Balancer) reconfigure(cfg Config) error {
 	if cfg.Name != b.cfg.Name {
 		return fmt.Errorf("balancer: name %q: cannot change (is %q)", cfg.Name, b.cfg.Name)
 	}
+	return b.apply(cfg)
+}
+
+// Update replaces the member list while requests flow, for a gateway fed by
+// a service registry. A member that stays (the same normalised URL) keeps
+// its counters, error state, health state and scheduler credit, and takes
+// its new settings; a changed Status applies only the flags that changed in
+// the configuration, so flags set at runtime (by errors, health checks or
+// the manager) are kept. Removed members finish the requests they have.
+// Requests already routed are not affected; the next request sees the new
+// list. On error nothing changes. Update is safe for concurrent use.
+func (b *Balancer) Update(members []Member) error {
+	b.adminMu.Lock()
+	defer b.unlockAdmin()
+	cfg := b.cfg
+	cfg.Members = append([]Member(nil), members...)
 	return b.apply(cfg)
 }
 
