@@ -43,15 +43,15 @@ func fetch(b http.Handler, target, cookie string) *httptest.ResponseRecorder {
 	return w
 }
 
-// sentFailure is a transport error after the request was sent (not a dial
+// errSentFailure is a transport error after the request was sent (not a dial
 // error): only an idempotent retry goes elsewhere.
-var sentFailure = fmt.Errorf("read after the request was sent: %w", syscall.ECONNRESET)
+var errSentFailure = fmt.Errorf("read after the request was sent: %w", syscall.ECONNRESET)
 
 // failSent answers like st, but fails after sending for host.
 func failSent(st *stub, host string) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.URL.Host == host {
-			return nil, sentFailure
+			return nil, errSentFailure
 		}
 		return st.RoundTrip(r)
 	})
