@@ -186,3 +186,15 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return "http://" + addr
 }
+
+// member returns the stats of b's member url.
+func member(t *testing.T, b *balancer.Balancer, url string) balancer.MemberStats {
+	t.Helper()
+	for _, ms := range b.Members() {
+		if ms.URL == url {
+			return ms
+		}
+	}
+	t.Fatalf("no member %s in %+v", url, b.Members())
+	return balancer.MemberStats{}
+}

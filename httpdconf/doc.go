@@ -52,7 +52,8 @@
 //     (Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED)
 //     → Config.RouteCookie of the balancer whose cookie it sets;
 //   - growth, nonce and BalancerPersist → [BalancerConfig].Growth, Nonce and
-//     [Config].Persist, for a [balancer.Manager]; "SetHandler
+//     [Config].Persist, for a manager.Manager (package
+//     github.com/proxybalancer/balancer/manager); "SetHandler
 //     balancer-manager" → [Config].ManagerPaths.
 //
 // # Mounts

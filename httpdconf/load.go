@@ -99,7 +99,7 @@ type Config struct {
 	// balancer-manager", in order.
 	ManagerPaths []string
 	// Persist is BalancerPersist On: changes made through the manager
-	// should outlive a restart (balancer.ManagerConfig.StateFile).
+	// should outlive a restart (manager.Config.StateFile).
 	Persist bool
 	// Warnings lists what was read but not honoured, in order: the parser's
 	// warnings first, then those of the mapping.
@@ -116,11 +116,11 @@ type BalancerConfig struct {
 	// MemberPos holds where each member of Config.Members was written.
 	MemberPos []Pos
 	// Growth is the growth= parameter (0 when not set): how many members
-	// the manager may add (balancer.ManagerConfig.Growth).
+	// the manager may add (manager.Config.Growth).
 	Growth int
 	// Nonce is the nonce= parameter, if NonceSet; an empty Nonce is
 	// nonce=None, which makes the manager read-only for this balancer
-	// (balancer.ManagerConfig.Nonces). Unset means a random nonce.
+	// (manager.Config.Nonces). Unset means a random nonce.
 	Nonce    string
 	NonceSet bool
 }

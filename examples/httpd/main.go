@@ -42,9 +42,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/examples/internal/demo"
 	"github.com/proxybalancer/balancer/httpdconf"
+	"github.com/proxybalancer/balancer/manager"
 )
 
 // options are the command's settings.
@@ -99,21 +99,21 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 	}
 
 	// Excluded and unmatched requests fall through to the manager, or 404.
-	var manager http.Handler
+	var mgrHandler http.Handler
 	if len(c.ManagerPaths) > 0 {
-		mgr, err := balancer.NewManager(managerConfig(loaded, o))
+		mgr, err := manager.New(managerConfig(loaded, o))
 		if err != nil {
 			return err
 		}
-		manager = loopbackOnly(mgr)
+		mgrHandler = loopbackOnly(mgr)
 		for _, p := range c.ManagerPaths {
 			fmt.Fprintf(out, "balancer-manager on http://%s%s (loopback clients only)\n", l.Addr(), p)
 		}
 	}
 	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range c.ManagerPaths {
-			if manager != nil && underPath(r.URL.Path, p) {
-				manager.ServeHTTP(w, r)
+			if mgrHandler != nil && underPath(r.URL.Path, p) {
+				mgrHandler.ServeHTTP(w, r)
 				return
 			}
 		}
@@ -142,8 +142,8 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 
 // managerConfig is the manager for the loaded balancers, with the
 // configuration's growth (per balancer), nonces and BalancerPersist.
-func managerConfig(l *httpdconf.Loaded, o options) balancer.ManagerConfig {
-	mc := balancer.ManagerConfig{Balancers: l.Balancers, GrowthFor: map[string]int{}}
+func managerConfig(l *httpdconf.Loaded, o options) manager.Config {
+	mc := manager.Config{Balancers: l.Balancers, GrowthFor: map[string]int{}}
 	for _, b := range l.Config.Balancers {
 		mc.GrowthFor[b.Config.Name] = b.Growth
 		if b.NonceSet {

@@ -4,11 +4,15 @@
 // (HTTP basic auth, the password read from $MANAGER_PASSWORD).
 //
 //	go run ./examples/manager [-addr 127.0.0.1:8080] [-allow 127.0.0.0/8,::1/128]
+//	                          [-host admin.example.com,...]
 //	                          [-user admin] [-state /var/lib/gw/manager.json]
 //
 // The balancer serves /app/, the manager /balancer-manager. The manager has
 // no access control of its own: whatever serves it must guard it, as
-// Apache's <Location "/balancer-manager"> with Require does.
+// Apache's <Location "/balancer-manager"> with Require does. It answers
+// only for the host names given with -host (by default loopback addresses
+// and localhost), so that a page of another site whose name was rebound to
+// this address cannot use it.
 package main
 
 import (
@@ -30,6 +34,7 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/examples/internal/demo"
+	"github.com/proxybalancer/balancer/manager"
 )
 
 // options are the command's settings.
@@ -38,6 +43,7 @@ type options struct {
 	user      string // "" = no basic auth
 	password  string
 	stateFile string
+	hosts     []string // nil = loopback and localhost
 }
 
 func main() {
@@ -45,8 +51,14 @@ func main() {
 	allow := flag.String("allow", "127.0.0.0/8,::1/128", "comma-separated networks allowed to reach the manager")
 	user := flag.String("user", "", "require HTTP basic auth with this user name and the password in $MANAGER_PASSWORD")
 	state := flag.String("state", "", "keep manager changes in this state file across restarts")
+	hosts := flag.String("host", "", "comma-separated host names the manager answers for (default: loopback addresses and localhost)")
 	flag.Parse()
 	o := options{user: *user, password: os.Getenv("MANAGER_PASSWORD"), stateFile: *state}
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			o.hosts = append(o.hosts, h)
+		}
+	}
 	for _, s := range strings.Split(*allow, ",") {
 		p, err := netip.ParsePrefix(strings.TrimSpace(s))
 		if err != nil {
@@ -91,10 +103,11 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := balancer.NewManager(balancer.ManagerConfig{
+	mgr, err := manager.New(manager.Config{
 		Balancers: []*balancer.Balancer{b},
 		Growth:    2, // two members may be added from the page
 		StateFile: o.stateFile,
+		Hosts:     o.hosts,
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package balancer
+package manager
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ func (mg *Manager) writeXML(w http.ResponseWriter, code int) {
 	buf.WriteString("<?xml version='1.0' encoding='UTF-8' ?>\n")
 	buf.WriteString("<httpd:manager xmlns:httpd='http://httpd.apache.org'>\n")
 	buf.WriteString("  <httpd:balancers>\n")
-	for _, m := range mg.list {
-		mg.state(m, false).writeXML(&buf, mg.readOnly)
+	for _, m := range mg.balancers() {
+		mg.state(m).writeXML(&buf, mg.readOnly)
 	}
 	buf.WriteString("  </httpd:balancers>\n")
 	buf.WriteString("</httpd:manager>")
@@ -56,9 +56,9 @@ func (st *managedState) writeXML(buf *bytes.Buffer, readOnly bool) {
 		mgrXMLElem(buf, bi, "nofailover", mgrOnOff(cfg.NoFailover))
 	}
 	// Apache writes no newline after the timeout element.
-	fmt.Fprintf(buf, "%s<httpd:timeout>%d</httpd:timeout>", bi, int64(mgrTimeout(cfg)/time.Second))
+	fmt.Fprintf(buf, "%s<httpd:timeout>%d</httpd:timeout>", bi, int64(cfg.Timeout/time.Second))
 	if cfg.MaxAttempts != 0 || len(cfg.Members) > 1 {
-		mgrXMLElem(buf, bi, "maxattempts", strconv.Itoa(mgrMaxAttempts(cfg)))
+		mgrXMLElem(buf, bi, "maxattempts", strconv.Itoa(mgrMaxAttempts(cfg.MaxAttempts, len(cfg.Members))))
 	}
 	mgrXMLElem(buf, bi, "lbmethod", mgrMethodName(cfg.Method))
 	if stickyOn {

@@ -1,4 +1,4 @@
-package balancer
+package manager
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
+	"github.com/proxybalancer/balancer"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -14,12 +15,12 @@ import (
 	"time"
 )
 
-//go:embed manager_assets/page.html manager_assets/manager.css
+//go:embed assets/page.html assets/manager.css
 var managerAssets embed.FS
 
 var (
-	pageTemplate = template.Must(template.ParseFS(managerAssets, "manager_assets/page.html"))
-	pageStyle    = mgrAsset("manager_assets/manager.css")
+	pageTemplate = template.Must(template.ParseFS(managerAssets, "assets/page.html"))
+	pageStyle    = mgrAsset("assets/manager.css")
 	// pageCSP allows the page's own style sheet (by its hash) and forms
 	// posting to the manager, and nothing else: no script, no image, no
 	// frame, nothing from elsewhere.
@@ -104,14 +105,14 @@ type mgrPageFlag struct {
 }
 
 // mgrFlagNames names the manager's flags on the edit form.
-var mgrFlagNames = map[Status]string{
-	StatusIgnoreErrors: "Ignore errors",
-	StatusDrain:        "Draining",
-	StatusDisabled:     "Disabled",
-	StatusStandby:      "Hot standby",
-	StatusSpare:        "Hot spare",
-	StatusStopped:      "Stopped",
-	StatusHCFailed:     "Health check failed",
+var mgrFlagNames = map[balancer.Status]string{
+	balancer.StatusIgnoreErrors: "Ignore errors",
+	balancer.StatusDrain:        "Draining",
+	balancer.StatusDisabled:     "Disabled",
+	balancer.StatusStandby:      "Hot standby",
+	balancer.StatusSpare:        "Hot spare",
+	balancer.StatusStopped:      "Stopped",
+	balancer.StatusHCFailed:     "Health check failed",
 }
 
 // writeHTML writes the page; sel opens a balancer's forms and a member's
@@ -126,8 +127,8 @@ func (mg *Manager) writeHTML(w http.ResponseWriter, r *http.Request, code int, s
 		Note:    note,
 		CSS:     template.CSS(pageStyle),
 	}
-	for _, m := range mg.list {
-		d.Balancers = append(d.Balancers, mg.pageBalancer(mg.state(m, false), sel, now))
+	for _, m := range mg.balancers() {
+		d.Balancers = append(d.Balancers, mg.pageBalancer(mg.state(m), sel, now))
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, d); err != nil {
@@ -155,8 +156,8 @@ func (mg *Manager) pageBalancer(st *managedState, sel mgrView, now time.Time) mg
 		StickyShown:  "(none)",
 		NoFailover:   mgrOnOff(cfg.NoFailover),
 		NoFailoverOn: cfg.NoFailover,
-		Timeout:      strconv.FormatFloat(mgrTimeout(cfg).Seconds(), 'f', -1, 64),
-		MaxAttempts:  mgrMaxAttempts(cfg),
+		Timeout:      strconv.FormatFloat(cfg.Timeout.Seconds(), 'f', -1, 64),
+		MaxAttempts:  mgrMaxAttempts(cfg.MaxAttempts, len(cfg.Members)),
 		Method:       mgrMethodName(cfg.Method),
 	}
 	if !pb.Editable {
@@ -179,7 +180,7 @@ func (mg *Manager) pageBalancer(st *managedState, sel mgrView, now time.Time) mg
 	}
 	var selURL string
 	if sel.m == m && sel.w != "" {
-		if _, n, err := normalizeURL(sel.w); err == nil {
+		if n, err := balancer.NormalizeURL(sel.w); err == nil {
 			selURL = n
 		}
 	}
@@ -195,7 +196,7 @@ func (mg *Manager) pageBalancer(st *managedState, sel mgrView, now time.Time) mg
 	return pb
 }
 
-func mgrPageMember(ms MemberStats, balancer string, now time.Time) mgrPageMemberData {
+func mgrPageMember(ms balancer.MemberStats, bname string, now time.Time) mgrPageMemberData {
 	pm := mgrPageMemberData{
 		URL: ms.URL, Route: ms.Route, Redirect: ms.Redirect,
 		Factor:   fmt.Sprintf("%.2f", ms.LoadFactor),
@@ -203,15 +204,15 @@ func mgrPageMember(ms MemberStats, balancer string, now time.Time) mgrPageMember
 		Status:   ms.Status.String(),
 		Letters:  ms.Status.Letters(),
 		Usable:   ms.Status.Usable(),
-		Disabled: ms.Status.Has(StatusDisabled),
+		Disabled: ms.Status.Has(balancer.StatusDisabled),
 		Elected:  ms.Elected, Busy: ms.Busy, Load: ms.Load,
 		To: mgrSize(ms.Transferred), From: mgrSize(ms.Read),
-		EditLink: "?" + url.Values{"b": {balancer}, "w": {ms.URL}}.Encode() + "#edit",
+		EditLink: "?" + url.Values{"b": {bname}, "w": {ms.URL}}.Encode() + "#edit",
 	}
 	switch {
 	case !pm.Usable:
 		pm.StatusClass = "bad"
-	case ms.Status&(StatusDrain|StatusStandby|StatusSpare|StatusIgnoreErrors) != 0:
+	case ms.Status&(balancer.StatusDrain|balancer.StatusStandby|balancer.StatusSpare|balancer.StatusIgnoreErrors) != 0:
 		pm.StatusClass = "warn"
 	default:
 		pm.StatusClass = "ok"
@@ -246,7 +247,7 @@ func mgrPageMember(ms MemberStats, balancer string, now time.Time) mgrPageMember
 }
 
 // fillForm adds what the member edit form shows.
-func (pm *mgrPageMemberData) fillForm(ms MemberStats) {
+func (pm *mgrPageMemberData) fillForm(ms balancer.MemberStats) {
 	for _, f := range managerFlags {
 		pm.Flags = append(pm.Flags, mgrPageFlag{Letter: f.letter, Name: mgrFlagNames[f.flag], On: ms.Status.Has(f.flag)})
 	}

@@ -1,4 +1,4 @@
-package balancer
+package manager
 
 import (
 	"net/url"

@@ -1,10 +1,11 @@
-package balancer
+package manager
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/proxybalancer/balancer"
 	"io/fs"
 	"math"
 	"os"
@@ -56,47 +57,50 @@ type mgrStateCheck struct {
 }
 
 // Save writes the state file now (at shutdown, say, to keep changes made
-// with Update or SetStatus too). Without a StateFile it does nothing.
-// Changes made through the manager are saved as they are made. Save is safe
-// for concurrent use.
+// with Update, Reconfigure or SetStatus too). Without a StateFile it does
+// nothing. Changes applied with [balancer.Balancer.Apply], through the
+// manager or not, are saved as they are made. Save is safe for concurrent
+// use.
 func (mg *Manager) Save() error {
 	if mg.stateFile == "" {
 		return nil
 	}
-	mg.mu.Lock()
-	defer mg.mu.Unlock()
-	return mg.saveLocked()
+	mg.saveMu.Lock()
+	defer mg.saveMu.Unlock()
+	mg.saveErr = mg.saveLocked()
+	return mg.saveErr
 }
 
-// saveLocked writes the state file; the caller holds mg.mu.
+// saveLocked writes the state file; the caller holds mg.saveMu.
 func (mg *Manager) saveLocked() error {
 	doc := mgrStateDoc{Version: mgrStateVersion, Balancers: map[string]*mgrStateBalancer{}}
-	for _, m := range mg.list {
-		st := mg.state(m, true)
+	for _, m := range mg.balancers() {
+		st := m.b.State()
+		added := mg.addedOf(m)
 		sb := &mgrStateBalancer{
-			Method:        mgrMethodName(st.cfg.Method),
-			StickySession: st.cfg.StickySession,
-			NoFailover:    st.cfg.NoFailover,
-			MaxAttempts:   st.cfg.MaxAttempts,
-			TimeoutMs:     mgrTimeout(&st.cfg).Milliseconds(),
+			Method:        st.Method,
+			StickySession: st.StickySession,
+			NoFailover:    st.NoFailover,
+			MaxAttempts:   st.MaxAttempts,
+			TimeoutMs:     st.Timeout.Milliseconds(),
 			Members:       []mgrStateMember{},
 		}
-		for _, ms := range st.members {
+		for _, ms := range st.Members {
 			hc := ms.HealthCheck
 			sb.Members = append(sb.Members, mgrStateMember{
 				URL:        ms.URL,
-				Added:      st.added[ms.URL],
+				Added:      added[ms.URL],
 				LoadFactor: ms.LoadFactor,
 				LBSet:      ms.LBSet,
 				Route:      ms.Route,
 				Redirect:   ms.Redirect,
-				Flags:      (ms.Status & mgrPersistedFlags).Letters(),
+				Flags:      ms.Flags,
 				HealthCheck: mgrStateCheck{
-					Method:     hc.Method.String(),
+					Method:     hc.Method,
 					URI:        hc.URI,
-					IntervalMs: mgrHCInterval(hc).Milliseconds(),
-					Passes:     max(hc.Passes, 1),
-					Fails:      max(hc.Fails, 1),
+					IntervalMs: hc.Interval.Milliseconds(),
+					Passes:     hc.Passes,
+					Fails:      hc.Fails,
 				},
 			})
 		}
@@ -107,6 +111,17 @@ func (mg *Manager) saveLocked() error {
 		return err
 	}
 	return mgrWriteFileAtomic(mg.stateFile, append(data, '\n'))
+}
+
+// addedOf returns the members added to m through the manager.
+func (mg *Manager) addedOf(m *managed) map[string]bool {
+	mg.mu.Lock()
+	defer mg.mu.Unlock()
+	added := make(map[string]bool, len(m.added))
+	for u := range m.added {
+		added[u] = true
+	}
+	return added
 }
 
 // mgrWriteFileAtomic replaces path with data: it writes a temporary file in
@@ -151,7 +166,7 @@ func mgrWriteFileAtomic(path string, data []byte) (err error) {
 // again (within Growth); other members of the file that the configuration
 // no longer has, and balancers the manager does not have, are ignored, and
 // so is a method the manager cannot build (heartbeat).
-func (mg *Manager) load() error {
+func (mg *Manager) load(list []*managed) error {
 	data, err := os.ReadFile(mg.stateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -170,7 +185,7 @@ func (mg *Manager) load() error {
 	}
 	// Every balancer's values are checked before any is changed.
 	edits := map[*managed]*mgrEdit{}
-	for _, m := range mg.list {
+	for _, m := range list {
 		if sb := doc.Balancers[m.name]; sb != nil {
 			e := sb.toEdit(m)
 			if err := e.err(); err != nil {
@@ -179,11 +194,9 @@ func (mg *Manager) load() error {
 			edits[m] = e
 		}
 	}
-	mg.mu.Lock()
-	defer mg.mu.Unlock()
-	for _, m := range mg.list {
+	for _, m := range list {
 		if e := edits[m]; e != nil {
-			if _, err := mg.applyEdit(m, e); err != nil {
+			if _, err := mg.applyEdit(m, e, "state file "+mg.stateFile); err != nil {
 				return fmt.Errorf("balancer: manager: state file %q: %v", mg.stateFile, err)
 			}
 		}
@@ -215,7 +228,7 @@ func (sb *mgrStateBalancer) toEdit(m *managed) *mgrEdit {
 	}
 	present := map[string]bool{}
 	for _, mc := range cur.Members {
-		if _, n, err := normalizeURL(mc.URL); err == nil {
+		if n, err := balancer.NormalizeURL(mc.URL); err == nil {
 			present[n] = true
 		}
 	}
@@ -246,7 +259,7 @@ func (sb *mgrStateBalancer) toEdit(m *managed) *mgrEdit {
 		if v, ok := e.route(mp+"redirect", sm.Redirect); ok {
 			me.redirect = mgrVal[string]{true, v, mp + "redirect", sm.Redirect}
 		}
-		if st, err := ParseStatus(sm.Flags, 0); err != nil || st&^mgrPersistedFlags != 0 {
+		if st, err := balancer.ParseStatus(sm.Flags, 0); err != nil || st&^mgrPersistedFlags != 0 {
 			e.bad(mp+"flags", sm.Flags, "want letters among I, N, D, H, R, S")
 		} else {
 			me.set, me.clear = st, mgrPersistedFlags&^st

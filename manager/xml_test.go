@@ -1,4 +1,4 @@
-package balancer_test
+package manager_test
 
 import (
 	"encoding/xml"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/manager"
 	"github.com/proxybalancer/balancer/transport"
 )
 
@@ -32,7 +33,7 @@ func TestManagerXML(t *testing.T) {
 		},
 	})
 	single := mustNew(t, balancer.Config{Name: "solo", Members: members("c"), Transport: newStub()})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{
+	mg, err := manager.New(manager.Config{Hosts: testHosts,
 		Balancers: []*balancer.Balancer{b, single},
 		Nonces:    map[string]string{"mycluster": "n-1", "solo": "n-2"},
 	})
@@ -169,7 +170,7 @@ func TestManagerXML(t *testing.T) {
 // a read-only balancer's nonce as empty.
 func TestManagerXMLSettings(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "x", Members: members("a"), Transport: newStub(), MaxAttempts: -1, Timeout: 2500 * time.Millisecond})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": ""}})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": ""}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package balancer_test
+package manager_test
 
 import (
 	"context"
@@ -18,13 +18,14 @@ import (
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
 	"github.com/proxybalancer/balancer/lbmethod"
+	"github.com/proxybalancer/balancer/manager"
 )
 
 const testNonce = "0123-nonce"
 
 // managed builds a balancer "shop" over stub members a, b and c and a
 // manager with a fixed nonce and growth 2.
-func managed(t *testing.T, mods ...func(*balancer.ManagerConfig)) (*balancer.Balancer, *balancer.Manager, *stub) {
+func managed(t *testing.T, mods ...func(*manager.Config)) (*balancer.Balancer, *manager.Manager, *stub) {
 	t.Helper()
 	st := newStub()
 	b := mustNew(t, balancer.Config{
@@ -33,7 +34,7 @@ func managed(t *testing.T, mods ...func(*balancer.ManagerConfig)) (*balancer.Bal
 		Members:       members("a route=r1", "b route=r2 lf=2", "c route=r3"),
 		Transport:     st,
 	})
-	cfg := balancer.ManagerConfig{
+	cfg := manager.Config{Hosts: testHosts,
 		Balancers: []*balancer.Balancer{b},
 		Growth:    2,
 		Nonces:    map[string]string{"shop": testNonce},
@@ -41,7 +42,7 @@ func managed(t *testing.T, mods ...func(*balancer.ManagerConfig)) (*balancer.Bal
 	for _, m := range mods {
 		m(&cfg)
 	}
-	mg, err := balancer.NewManager(cfg)
+	mg, err := manager.New(cfg)
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
 	}
@@ -271,7 +272,7 @@ func TestManagerLoadFactorRecalc(t *testing.T) {
 // With one member, a factor is always 1 (Apache forces 100).
 func TestManagerLoadFactorSingleMember(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "one", Members: members("a lf=3"), Transport: newStub()})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"one": "n"}})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"one": "n"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,7 @@ func TestManagerSameMethodKeepsScheduler(t *testing.T) {
 
 // GrowthFor overrides Growth per balancer, as Apache's growth= is.
 func TestManagerGrowthFor(t *testing.T) {
-	_, mg, _ := managed(t, func(c *balancer.ManagerConfig) { c.GrowthFor = map[string]int{"balancer://shop": 1} })
+	_, mg, _ := managed(t, func(c *manager.Config) { c.GrowthFor = map[string]int{"balancer://shop": 1} })
 	if w := post(t, mg, form("b_wyes", "1", "b_nwrkr", "http://new1")); w.Code != 200 {
 		t.Fatalf("first: %d %s", w.Code, w.Body)
 	}
@@ -412,7 +413,7 @@ func TestManagerAddMember(t *testing.T) {
 }
 
 func TestManagerNoGrowthNoAdd(t *testing.T) {
-	_, mg, _ := managed(t, func(c *balancer.ManagerConfig) { c.Growth = 0 })
+	_, mg, _ := managed(t, func(c *manager.Config) { c.Growth = 0 })
 	if w := post(t, mg, form("b_wyes", "1", "b_nwrkr", "http://new")); w.Code != 400 || !strings.Contains(w.Body.String(), "no room") {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
@@ -557,7 +558,7 @@ func TestManagerOriginsAccepted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, mg, _ := managed(t, func(c *balancer.ManagerConfig) { c.TrustedOrigins = []string{"https://Admin.example.net:443"} })
+			b, mg, _ := managed(t, func(c *manager.Config) { c.TrustedOrigins = []string{"https://Admin.example.net:443"} })
 			if w := post(t, mg, form("w", "http://a", "w_ls", "4"), tt.header...); w.Code != 200 {
 				t.Fatalf("%d %s", w.Code, w.Body)
 			}
@@ -569,9 +570,9 @@ func TestManagerOriginsAccepted(t *testing.T) {
 }
 
 func TestManagerReadOnly(t *testing.T) {
-	for name, mod := range map[string]func(*balancer.ManagerConfig){
-		"empty nonce": func(c *balancer.ManagerConfig) { c.Nonces = map[string]string{"balancer://shop": ""} },
-		"ReadOnly":    func(c *balancer.ManagerConfig) { c.ReadOnly = true },
+	for name, mod := range map[string]func(*manager.Config){
+		"empty nonce": func(c *manager.Config) { c.Nonces = map[string]string{"balancer://shop": ""} },
+		"ReadOnly":    func(c *manager.Config) { c.ReadOnly = true },
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, mg, _ := managed(t, mod)
@@ -599,7 +600,7 @@ func TestManagerReadOnly(t *testing.T) {
 
 func TestManagerNonceKeys(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "Shop", Members: members("a"), Transport: newStub()})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"BALANCER://SHOP": "fixed"}})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"BALANCER://SHOP": "fixed"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +613,7 @@ func TestManagerRandomNonce(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "x", Members: members("a"), Transport: newStub()})
 	nonces := map[string]bool{}
 	for range 2 {
-		mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}})
+		mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -636,27 +637,27 @@ func TestNewManagerErrors(t *testing.T) {
 	b2 := mustNew(t, balancer.Config{Name: "X", Members: members("a"), Transport: newStub()})
 	tests := []struct {
 		name string
-		cfg  balancer.ManagerConfig
+		cfg  manager.Config
 		want string
 	}{
-		{"no balancers", balancer.ManagerConfig{}, "balancers"},
-		{"nil balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{nil}}, "balancers[0]"},
-		{"same name", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b, b2}}, `balancer "balancer://x"`},
-		{"growth -1", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Growth: -1}, "growth -1"},
-		{"growth 101", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Growth: 101}, "growth 101"},
-		{"growthfor out of range", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 101}}, `growthfor "x": growth 101`},
-		{"growthfor of no balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"y": 1}}, `growthfor "y"`},
-		{"two growths for one balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 1, "balancer://x": 2}}, "has a growth already"},
-		{"nonce too long", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": strings.Repeat("n", 37)}}, `nonces "x"`},
-		{"nonce with space", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "a b"}}, `nonces "x"`},
-		{"two nonces for one balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "n", "balancer://X": "m"}}, "has a nonce already"},
-		{"nonce of no balancer", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"y": "n"}}, `nonces "y"`},
-		{"bad trusted origin", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, TrustedOrigins: []string{"example.com"}}, `trustedorigins "example.com"`},
-		{"trusted origin with path", balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, TrustedOrigins: []string{"https://a/b"}}, `trustedorigins "https://a/b"`},
+		{"no balancers", manager.Config{}, "balancers"},
+		{"nil balancer", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{nil}}, "balancers[0]"},
+		{"same name", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b, b2}}, `balancer "balancer://x"`},
+		{"growth -1", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Growth: -1}, "growth -1"},
+		{"growth 101", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Growth: 101}, "growth 101"},
+		{"growthfor out of range", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 101}}, `growthfor "x": growth 101`},
+		{"growthfor of no balancer", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"y": 1}}, `growthfor "y"`},
+		{"two growths for one balancer", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, GrowthFor: map[string]int{"x": 1, "balancer://x": 2}}, "has a growth already"},
+		{"nonce too long", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": strings.Repeat("n", 37)}}, `nonces "x"`},
+		{"nonce with space", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "a b"}}, `nonces "x"`},
+		{"two nonces for one balancer", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"x": "n", "balancer://X": "m"}}, "has a nonce already"},
+		{"nonce of no balancer", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Nonces: map[string]string{"y": "n"}}, `nonces "y"`},
+		{"bad trusted origin", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, TrustedOrigins: []string{"example.com"}}, `trustedorigins "example.com"`},
+		{"trusted origin with path", manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, TrustedOrigins: []string{"https://a/b"}}, `trustedorigins "https://a/b"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := balancer.NewManager(tt.cfg)
+			_, err := manager.New(tt.cfg)
 			if err == nil || !strings.HasPrefix(err.Error(), "balancer: manager: ") || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one naming %s", err, tt.want)
 			}
@@ -717,7 +718,7 @@ func TestManagerPageHealthAndErrors(t *testing.T) {
 		{URL: "http://a", HealthCheck: healthcheck.Check{Method: healthcheck.MethodHead, URI: "/hc", Passes: 2, Fails: 3}},
 		{URL: "http://b", Retry: 30 * time.Second},
 	}})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Now: clk.Now})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -880,7 +881,7 @@ func TestManagerFormAnswerFormats(t *testing.T) {
 func TestManagerSeveralBalancers(t *testing.T) {
 	b1 := mustNew(t, balancer.Config{Name: "one", Members: members("a", "b"), Transport: newStub()})
 	b2 := mustNew(t, balancer.Config{Name: "two", Members: members("c", "d"), Transport: newStub(), Method: lbmethod.MethodByTraffic})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b1, b2}, Nonces: map[string]string{"one": "n1", "two": "n2"}})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b1, b2}, Nonces: map[string]string{"one": "n1", "two": "n2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -940,7 +941,7 @@ func TestManagerShowsHealth(t *testing.T) {
 		{URL: srv.URL, HealthCheck: healthcheck.Check{Method: healthcheck.MethodGet, URI: "/health", Interval: 100 * time.Millisecond, Fails: 1}},
 		{URL: "http://other"},
 	}})
-	mg, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package balancer_test
+package manager_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/manager"
 )
 
 // shopConfig is the configuration a restarted process starts from.
@@ -18,9 +19,9 @@ func shopConfig(st *stub, specs ...string) balancer.Config {
 	return balancer.Config{Name: "shop", StickySession: "JSESSIONID|jsessionid", Members: members(specs...), Transport: st}
 }
 
-func managerWithState(t *testing.T, b *balancer.Balancer, file string) *balancer.Manager {
+func managerWithState(t *testing.T, b *balancer.Balancer, file string) *manager.Manager {
 	t.Helper()
-	mg, err := balancer.NewManager(balancer.ManagerConfig{
+	mg, err := manager.New(manager.Config{Hosts: testHosts,
 		Balancers: []*balancer.Balancer{b}, Growth: 2, StateFile: file,
 		Nonces: map[string]string{"shop": testNonce},
 	})
@@ -123,7 +124,7 @@ func TestManagerSave(t *testing.T) {
 	if got := member(t, b2, "http://b").Status; got != balancer.StatusInit|balancer.StatusStopped {
 		t.Errorf("b after restart: %v", got)
 	}
-	mgNo, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}})
+	mgNo, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestManagerStateFileErrors(t *testing.T) {
 			file := write(t, tt.content)
 			b := mustNew(t, shopConfig(newStub(), "a", "b"))
 			before := stateOf(b)
-			_, err := balancer.NewManager(balancer.ManagerConfig{Balancers: []*balancer.Balancer{b}, Growth: 2, StateFile: file})
+			_, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Growth: 2, StateFile: file})
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "state file") {
 				t.Fatalf("error %v, want one naming %s", err, tt.want)
 			}

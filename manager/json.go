@@ -1,4 +1,4 @@
-package balancer
+package manager
 
 import (
 	"encoding/json"
@@ -74,8 +74,8 @@ func (st *managedState) json(readOnly bool) mgrJSONBalancer {
 		ReadOnly:      readOnly || st.m.nonce == "",
 		StickySession: st.cfg.StickySession,
 		NoFailover:    st.cfg.NoFailover,
-		TimeoutMs:     mgrTimeout(&st.cfg).Milliseconds(),
-		MaxAttempts:   mgrMaxAttempts(&st.cfg),
+		TimeoutMs:     st.cfg.Timeout.Milliseconds(),
+		MaxAttempts:   mgrMaxAttempts(st.cfg.MaxAttempts, len(st.cfg.Members)),
 		Method:        mgrMethodName(st.cfg.Method),
 		GrowthUsed:    st.growthUsed(),
 		Members:       make([]mgrJSONMember, 0, len(st.members)),
@@ -124,11 +124,11 @@ func (st *managedState) json(readOnly bool) mgrJSONBalancer {
 // names.
 func (mg *Manager) writeJSON(w http.ResponseWriter, code int, sel mgrView) {
 	doc := mgrJSONDoc{Balancers: []mgrJSONBalancer{}}
-	for _, m := range mg.list {
+	for _, m := range mg.balancers() {
 		if sel.m != nil && sel.m != m {
 			continue
 		}
-		jb := mg.state(m, false).json(mg.readOnly)
+		jb := mg.state(m).json(mg.readOnly)
 		jb.Growth = m.growth
 		doc.Balancers = append(doc.Balancers, jb)
 	}

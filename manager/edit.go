@@ -1,4 +1,4 @@
-package balancer
+package manager
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
 	"github.com/proxybalancer/balancer/internal/sticky"
 	"github.com/proxybalancer/balancer/lbmethod"
@@ -55,7 +56,7 @@ type mgrMemberEdit struct {
 	lbset       mgrVal[int]
 	route       mgrVal[string]
 	redirect    mgrVal[string]
-	set, clear  Status
+	set, clear  balancer.Status
 	hcMethod    mgrVal[healthcheck.Method]
 	hcURI       mgrVal[string]
 	hcInterval  mgrVal[time.Duration]
@@ -91,20 +92,20 @@ func (e *mgrEdit) err() error {
 // w_status_ letters.
 var managerFlags = [...]struct {
 	letter string
-	flag   Status
+	flag   balancer.Status
 }{
-	{"I", StatusIgnoreErrors},
-	{"N", StatusDrain},
-	{"D", StatusDisabled},
-	{"H", StatusStandby},
-	{"R", StatusSpare},
-	{"S", StatusStopped},
-	{"C", StatusHCFailed},
+	{"I", balancer.StatusIgnoreErrors},
+	{"N", balancer.StatusDrain},
+	{"D", balancer.StatusDisabled},
+	{"H", balancer.StatusStandby},
+	{"R", balancer.StatusSpare},
+	{"S", balancer.StatusStopped},
+	{"C", balancer.StatusHCFailed},
 }
 
 // mgrPersistedFlags are the flags a state file keeps: the operator's
 // choices, not the runtime states (E, C) that errors and checks decide.
-const mgrPersistedFlags = StatusIgnoreErrors | StatusDrain | StatusDisabled | StatusStandby | StatusSpare | StatusStopped
+const mgrPersistedFlags = balancer.OperatorFlags
 
 func mgrIsChangeKey(key string) bool {
 	return strings.HasPrefix(key, "w_") || strings.HasPrefix(key, "b_")
@@ -116,6 +117,7 @@ const (
 	maxManagerAttempts = 99                 // b_max
 	maxHCInterval      = 24 * time.Hour     // w_hi
 	maxHCURILen        = 63                 // w_hu
+	maxRouteLen        = 63                 // w_wr, w_rr: Apache's 64-byte fields
 )
 
 // ---- values, shared by the form and the JSON parsers ----
@@ -137,9 +139,15 @@ func (e *mgrEdit) intRange(field, raw string, n, lo, hi int) (int, bool) {
 }
 
 func (e *mgrEdit) route(field, raw string) (string, bool) {
-	if err := checkRoute(raw); err != nil {
-		e.bad(field, raw, err.Error())
+	if len(raw) > maxRouteLen {
+		e.bad(field, raw, fmt.Sprintf("longer than %d bytes", maxRouteLen))
 		return "", false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x20 || raw[i] == 0x7f {
+			e.bad(field, raw, fmt.Sprintf("control character at byte %d", i))
+			return "", false
+		}
 	}
 	return raw, true
 }
@@ -203,9 +211,9 @@ func (e *mgrEdit) stickyValue(field, raw string) (string, bool) {
 }
 
 func (e *mgrEdit) memberURL(field, raw string) (string, bool) {
-	_, name, err := normalizeURL(raw)
+	name, err := balancer.NormalizeURL(raw)
 	if err != nil {
-		e.bad(field, raw, "not a member URL: "+err.Error())
+		e.bad(field, raw, "not a member URL: "+strings.TrimPrefix(err.Error(), fmt.Sprintf("balancer: member %q: ", raw)))
 		return "", false
 	}
 	return name, true
@@ -396,7 +404,7 @@ func mgrParseForm(q, f url.Values) (*mgrEdit, error) {
 	return e, nil
 }
 
-func managerFlag(letter string) (Status, bool) {
+func managerFlag(letter string) (balancer.Status, bool) {
 	for _, f := range managerFlags {
 		if f.letter == letter {
 			return f.flag, true
@@ -620,249 +628,4 @@ func (jm *mgrJSONMemberEdit) toEdit(e *mgrEdit, p string) *mgrMemberEdit {
 		}
 	}
 	return me
-}
-
-// ---- applying a change ----
-
-// applyEdit applies a checked change to m's balancer: the configuration
-// through one atomic switch, then the flags, all under the balancer's
-// configuration lock, so that no other change comes between. It reports
-// whether anything changed. Any error leaves everything as it was. The
-// caller holds mg.mu.
-func (mg *Manager) applyEdit(m *managed, e *mgrEdit) (bool, error) {
-	var (
-		changed bool
-		recalc  bool
-		flags   []mgrFlagChange
-		added   []string
-	)
-	err := m.b.managerApply(func(cfg *Config) (bool, error) {
-		cfgChanged := false
-		index := make(map[string]int, len(cfg.Members))
-		for i := range cfg.Members {
-			if _, n, err := normalizeURL(cfg.Members[i].URL); err == nil {
-				index[n] = i
-			}
-		}
-		for u := range m.added {
-			if _, ok := index[u]; !ok {
-				delete(m.added, u) // gone with an Update
-			}
-		}
-		// Additions first, so that one change can add a member and edit it.
-		if len(e.add) > 0 {
-			used := 0
-			for u := range m.added {
-				if _, ok := index[u]; ok {
-					used++
-				}
-			}
-			for _, a := range e.add {
-				if _, dup := index[a.v]; dup {
-					return false, &mgrFieldError{field: a.field, value: a.raw, msg: "already a member of " + m.b.Name()}
-				}
-				if used >= m.growth {
-					return false, &mgrFieldError{field: a.field, value: a.raw, msg: fmt.Sprintf("no room: growth is %d and %d added members are in use", m.growth, used)}
-				}
-				used++
-				// Apache: an added member starts disabled, with no route.
-				cfg.Members = append(cfg.Members, Member{URL: a.v, Status: "D"})
-				index[a.v] = len(cfg.Members) - 1
-				added = append(added, a.v)
-				cfgChanged = true
-			}
-		}
-		for _, me := range e.members {
-			_, n, err := normalizeURL(me.url.v)
-			i, ok := index[n]
-			if err != nil || !ok {
-				return false, &mgrFieldError{field: me.url.field, value: me.url.raw, msg: "no such member in " + m.b.Name()}
-			}
-			if me.editMember(&cfg.Members[i], len(cfg.Members), &recalc) {
-				cfgChanged = true
-			}
-			if me.set|me.clear != 0 {
-				flags = append(flags, mgrFlagChange{url: n, set: me.set, clear: me.clear})
-			}
-		}
-		c, err := e.settings.apply(cfg, m.b.Name())
-		return cfgChanged || c, err
-	}, func(cfgChanged bool) {
-		changed = cfgChanged
-		for _, fc := range flags {
-			if fc.apply(m.b) {
-				changed = true
-			}
-		}
-		if recalc {
-			m.b.recalcFactors()
-		}
-	})
-	if err != nil {
-		return false, err
-	}
-	for _, u := range added {
-		m.added[u] = true
-	}
-	return changed, nil
-}
-
-// editMember applies a member edit to its configuration and reports
-// whether anything changed. A load factor change sets *recalc.
-func (me *mgrMemberEdit) editMember(mc *Member, members int, recalc *bool) bool {
-	changed := false
-	if me.lf.set {
-		f := me.lf.v
-		if members == 1 {
-			f = 1 // Apache's recalc_factors: a single member's factor is 100 (1.00)
-		}
-		old, _ := loadFactor(mc.LoadFactor)
-		nw, _ := loadFactor(f)
-		if old != nw {
-			mc.LoadFactor = f
-			changed, *recalc = true, true
-		}
-	}
-	if me.lbset.set && me.lbset.v != mc.LBSet {
-		mc.LBSet, changed = me.lbset.v, true
-	}
-	if me.route.set && me.route.v != mc.Route {
-		mc.Route, changed = me.route.v, true
-	}
-	if me.redirect.set && me.redirect.v != mc.Redirect {
-		mc.Redirect, changed = me.redirect.v, true
-	}
-	hc := &mc.HealthCheck
-	if me.hcMethod.set && me.hcMethod.v != hc.Method {
-		hc.Method, changed = me.hcMethod.v, true
-	}
-	if me.hcURI.set && me.hcURI.v != hc.URI {
-		hc.URI, changed = me.hcURI.v, true
-	}
-	if me.hcInterval.set && me.hcInterval.v != mgrHCInterval(*hc) {
-		hc.Interval, changed = me.hcInterval.v, true
-	}
-	if me.hcPasses.set && me.hcPasses.v != max(hc.Passes, 1) {
-		hc.Passes, changed = me.hcPasses.v, true
-	}
-	if me.hcFails.set && me.hcFails.v != max(hc.Fails, 1) {
-		hc.Fails, changed = me.hcFails.v, true
-	}
-	return changed
-}
-
-func mgrHCInterval(c healthcheck.Check) time.Duration {
-	if c.Interval <= 0 {
-		return healthcheck.DefaultInterval
-	}
-	return c.Interval
-}
-
-// apply applies the balancer settings to cfg and reports whether anything
-// changed. A value equal to the current one changes nothing, so that a
-// form sent back as shown leaves the balancer as it is.
-func (s *mgrSettingsEdit) apply(cfg *Config, name string) (bool, error) {
-	changed := false
-	if s.method.set && !strings.EqualFold(s.method.v, mgrMethodName(cfg.Method)) {
-		method, err := lbmethod.ByName(s.method.v)
-		if err != nil {
-			return false, &mgrFieldError{field: s.method.field, value: s.method.raw, msg: fmt.Sprintf("%v (the manager can set: %s)", err, strings.Join(managerMethods(), ", "))}
-		}
-		cfg.Method, changed = method, true
-	}
-	if s.sticky.set && s.sticky.v != cfg.StickySession {
-		if s.sticky.v == "" && (cfg.RouteCookie != nil || cfg.RoutePattern != "") {
-			return false, &mgrFieldError{field: s.sticky.field, value: s.sticky.raw, msg: "cannot clear: " + name + "'s RouteCookie or RoutePattern needs sticky sessions"}
-		}
-		cfg.StickySession, changed = s.sticky.v, true
-	}
-	if s.noFailover.set && s.noFailover.v != cfg.NoFailover {
-		cfg.NoFailover, changed = s.noFailover.v, true
-	}
-	if s.maxAttempts.set && s.maxAttempts.v != mgrMaxAttempts(cfg) {
-		// Apache's maxattempts=0 (no failover) is a negative MaxAttempts.
-		cfg.MaxAttempts, changed = s.maxAttempts.v, true
-		if s.maxAttempts.v == 0 {
-			cfg.MaxAttempts = -1
-		}
-	}
-	if s.rawMaxAttempts.set && s.rawMaxAttempts.v != cfg.MaxAttempts {
-		cfg.MaxAttempts, changed = s.rawMaxAttempts.v, true
-	}
-	if s.timeout.set && s.timeout.v != mgrTimeout(cfg) {
-		mgrSetTimeout(cfg, s.timeout.v)
-		changed = true
-	}
-	return changed, nil
-}
-
-// mgrTimeout and mgrSetTimeout are the balancer's timeout
-// (Apache's balancer timeout=, the manager's b_tmo).
-func mgrTimeout(cfg *Config) time.Duration       { return cfg.Timeout }
-func mgrSetTimeout(cfg *Config, d time.Duration) { cfg.Timeout = d }
-
-// mgrMethodName is the name of a configured method; nil is byrequests.
-func mgrMethodName(s lbmethod.Method) string {
-	if s == nil {
-		return "byrequests"
-	}
-	return s.Name()
-}
-
-// mgrMaxAttempts is the failover attempts a configuration gives, as
-// Apache shows maxattempts: the configured value, or members−1.
-func mgrMaxAttempts(cfg *Config) int {
-	switch {
-	case cfg.MaxAttempts < 0:
-		return 0
-	case cfg.MaxAttempts > 0:
-		return cfg.MaxAttempts
-	case len(cfg.Members) > 1:
-		return len(cfg.Members) - 1
-	}
-	return 0
-}
-
-// mgrFlagChange is a w_status_ change of one member.
-type mgrFlagChange struct {
-	url        string
-	set, clear Status
-}
-
-// apply sets and clears the flags and reports whether they changed.
-func (fc mgrFlagChange) apply(b *Balancer) bool {
-	m, err := b.member(fc.url)
-	if err != nil {
-		return false // cannot happen: checked under the same lock
-	}
-	before := m.flags()
-	if (before|fc.set)&^fc.clear == before {
-		return false
-	}
-	_ = b.SetStatus(fc.url, fc.set, fc.clear)
-	return true
-}
-
-// managerApply is Reconfigure for the manager: change edits a copy of the
-// configuration and reports whether it changed anything; a change is
-// applied as Reconfigure applies it. Then, still under the configuration
-// lock, after runs (the manager sets flags there), so that no other
-// configuration change comes between the two. A request routed in between
-// sees the new configuration with the old flags.
-func (b *Balancer) managerApply(change func(cfg *Config) (bool, error), after func(changed bool)) error {
-	b.adminMu.Lock()
-	defer b.unlockAdmin()
-	cfg := b.cfg
-	cfg.Members = append([]Member(nil), cfg.Members...)
-	changed, err := change(&cfg)
-	if err != nil {
-		return err
-	}
-	if changed {
-		if err := b.apply(cfg); err != nil {
-			return err
-		}
-	}
-	after(changed)
-	return nil
 }
