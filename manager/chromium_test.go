@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -275,4 +276,16 @@ func (br *browser) screenshot(_ context.Context, name string) string {
 	require.NoError(br.t, os.WriteFile(path, png, 0o644))
 	br.t.Logf("screenshot: %s (%d bytes)", path, len(png))
 	return path
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
 }

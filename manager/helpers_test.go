@@ -146,15 +146,3 @@ func mustNew(t *testing.T, cfg balancer.Config) *balancer.Balancer {
 // testHosts are the host names the tests' managers answer for: the host of
 // httptest.NewRequest's default target.
 var testHosts = []string{"example.com"}
-
-// closedPort returns the URL of a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
-}
