@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/transport"
@@ -70,6 +71,10 @@ func TestWebSocketThroughBalancer(t *testing.T) {
 			t.Errorf("member %s busy %d while its WebSocket is open, want 1", route, busy[idx].Busy)
 		}
 		c.Close()
+		// The balancer ends the tunnel once both sides have closed: wait
+		// for it before the next connection counts busy again.
+		require.Eventually(t, func() bool { return b.Members()[idx].Busy == 0 }, 10*time.Second, time.Millisecond,
+			"member %s still busy after its WebSocket closed", route)
 	}
 }
 
