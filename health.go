@@ -2,14 +2,20 @@ package balancer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
+	"net/http"
 	"net/url"
 
 	"github.com/proxybalancer/balancer/healthcheck"
+	"github.com/proxybalancer/balancer/transport"
 )
 
 // RunHealthChecks runs the members' active health checks (Member.HealthCheck)
-// until ctx ends, then returns ctx's error once every check has ended. A
+// until ctx ends, then returns ctx's error once every check has ended.
+// Checks reach a member as its requests do: with its Connection's TLS
+// configuration (private CA, client certificates) and connect timeout. A
 // member failing its checks gets the C flag and is not used; passing again
 // clears C and also ends an error state, without waiting for its retry.
 // Stopped members are not checked; disabled ones are. Members added by
@@ -39,7 +45,36 @@ func (b *Balancer) healthTargets() []healthcheck.Target {
 // hcTarget is a member as the health checker sees it.
 type hcTarget member
 
-var _ healthcheck.Target = (*hcTarget)(nil)
+var _ healthcheck.ConnTarget = (*hcTarget)(nil)
+
+// Dial connects to the member as its transport does (Member.Connection's
+// ConnectTimeout and KeepAlive), or as Config.Transport does when that is
+// an *http.Transport with a DialContext.
+func (t *hcTarget) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	switch rt := t.cfg.Load().rt.(type) {
+	case *transport.Transport:
+		return rt.DialContext(ctx, network, addr)
+	case *http.Transport:
+		if rt.DialContext != nil {
+			return rt.DialContext(ctx, network, addr)
+		}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// TLSConfig is the member's TLS configuration: Member.Connection's
+// TLSClientConfig, or Config.Transport's when that is an *http.Transport.
+func (t *hcTarget) TLSConfig() *tls.Config {
+	c := t.cfg.Load()
+	switch rt := c.rt.(type) {
+	case *transport.Transport:
+		return c.conn.TLSClientConfig
+	case *http.Transport:
+		return rt.TLSClientConfig
+	}
+	return nil
+}
 
 func (t *hcTarget) Name() string             { return t.name }
 func (t *hcTarget) URL() *url.URL            { return t.url }

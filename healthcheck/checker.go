@@ -75,6 +75,25 @@ type Result struct {
 	Changed bool
 }
 
+// ConnTarget is a [Target] that says how its member is reached, as the
+// member's own transport reaches it: the Checker connects with its Dial
+// and, for https and wss members, makes the TLS handshake with its
+// TLSConfig, instead of with Checker.Dial and Checker.TLSConfig. A
+// balancer's members implement it with their connection settings, so that
+// a member with a private CA or a client certificate is checked as it is
+// used.
+type ConnTarget interface {
+	Target
+	// Dial connects to addr ("host:port") over network ("tcp"); it must
+	// return when ctx is done.
+	Dial(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSConfig returns the TLS configuration for the member, or nil for
+	// the Checker's. The Checker does not modify it; an empty ServerName
+	// means the member's host. Checks speak HTTP/1.x, so NextProtos is
+	// ignored.
+	TLSConfig() *tls.Config
+}
+
 // TargetState is what a Checker knows about one target.
 type TargetState struct {
 	// Healthy is the health after the last check (true before the first).
@@ -291,7 +310,7 @@ func (c *Checker) check(ctx context.Context, cd candidate) {
 	}()
 
 	start := c.now()
-	o := c.probe(ctx, cd.t.URL(), cd.chk)
+	o := c.probe(ctx, cd.t, cd.chk)
 	if ctx.Err() != nil {
 		return // Run is ending: the result says nothing about the member
 	}

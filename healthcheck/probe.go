@@ -24,12 +24,14 @@ type outcome struct {
 	err    error
 }
 
-// probe runs one check of the member at u. It returns when the check is done,
-// when chk's timeout passes, or when ctx is done, whichever comes first, and
+// probe runs one check of target t. It returns when the check is done, when
+// chk's timeout passes, or when ctx is done, whichever comes first, and
 // leaves no goroutine behind.
-func (c *Checker) probe(ctx context.Context, u *url.URL, chk Check) outcome {
+func (c *Checker) probe(ctx context.Context, t Target, chk Check) outcome {
 	ctx, cancel := context.WithTimeout(ctx, chk.timeout())
 	defer cancel()
+	u := t.URL()
+	ct, _ := t.(ConnTarget)
 
 	addr, useTLS, err := dialAddr(u)
 	if err != nil {
@@ -49,7 +51,7 @@ func (c *Checker) probe(ctx context.Context, u *url.URL, chk Check) outcome {
 		return outcome{status: status, err: err}
 	}
 
-	raw, err := c.dial(ctx, addr)
+	raw, err := c.dial(ctx, ct, addr)
 	if err != nil {
 		return fail(0, ctxErr(ctx, err))
 	}
@@ -74,7 +76,7 @@ func (c *Checker) probe(ctx context.Context, u *url.URL, chk Check) outcome {
 
 	conn := raw
 	if useTLS {
-		tc := tls.Client(raw, c.tlsConfig(u.Hostname()))
+		tc := tls.Client(raw, c.tlsConfig(ct, u.Hostname()))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fail(0, ctxErr(ctx, err))
 		}
@@ -155,7 +157,11 @@ func dialAddr(u *url.URL) (addr string, useTLS bool, err error) {
 	return net.JoinHostPort(host, port), useTLS, nil
 }
 
-func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, error) {
+// dial connects to addr through ct if set, else as the Checker dials.
+func (c *Checker) dial(ctx context.Context, ct ConnTarget, addr string) (net.Conn, error) {
+	if ct != nil {
+		return ct.Dial(ctx, "tcp", addr)
+	}
 	if c.Dial != nil {
 		return c.Dial(ctx, "tcp", addr)
 	}
@@ -163,14 +169,26 @@ func (c *Checker) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return d.DialContext(ctx, "tcp", addr)
 }
 
-func (c *Checker) tlsConfig(host string) *tls.Config {
-	if c.TLSConfig == nil {
+// tlsConfig returns the TLS configuration for a member on host: ct's if it
+// has one, else the Checker's; an empty ServerName becomes host, and the
+// check offers HTTP/1.1 only.
+func (c *Checker) tlsConfig(ct ConnTarget, host string) *tls.Config {
+	base := c.TLSConfig
+	if ct != nil {
+		if tc := ct.TLSConfig(); tc != nil {
+			base = tc
+		}
+	}
+	if base == nil {
 		return &tls.Config{ServerName: host}
 	}
-	if c.TLSConfig.ServerName != "" {
-		return c.TLSConfig
+	if base.ServerName != "" && len(base.NextProtos) == 0 {
+		return base
 	}
-	cfg := c.TLSConfig.Clone()
-	cfg.ServerName = host
+	cfg := base.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = nil
 	return cfg
 }

@@ -2,6 +2,8 @@ package healthcheck
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +15,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // These tests use real loopback connections, outside any synctest bubble,
@@ -115,7 +121,7 @@ func TestProbeRequestBytes(t *testing.T) {
 			srv := newRawServer(t, ok)
 			u := mustURL(t, "http://"+srv.addr+tt.path)
 			var c Checker
-			o := c.probe(t.Context(), u, Check{Method: tt.method, URI: tt.uri})
+			o := c.probe(t.Context(), at(u), Check{Method: tt.method, URI: tt.uri})
 			if o.err != nil {
 				t.Fatalf("check failed: %v", o.err)
 			}
@@ -153,7 +159,7 @@ func TestProbeDefaultPassCriterion(t *testing.T) {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			srv := newRawServer(t, fmt.Sprintf("HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", tt.status))
 			var c Checker
-			o := c.probe(t.Context(), mustURL(t, "http://"+srv.addr), Check{Method: MethodGet11})
+			o := c.probe(t.Context(), at(mustURL(t, "http://"+srv.addr)), Check{Method: MethodGet11})
 			if got := o.err == nil; got != tt.pass {
 				t.Errorf("passed = %v (err %v), want %v", got, o.err, tt.pass)
 			}
@@ -229,7 +235,7 @@ func TestProbeExpect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newRawServer(t, tt.response)
 			var c Checker
-			o := c.probe(t.Context(), mustURL(t, "http://"+srv.addr), Check{Method: tt.method, Expect: tt.expect})
+			o := c.probe(t.Context(), at(mustURL(t, "http://"+srv.addr)), Check{Method: tt.method, Expect: tt.expect})
 			if got := o.err == nil; got != tt.pass {
 				t.Errorf("passed = %v (err %v), want %v", got, o.err, tt.pass)
 			}
@@ -249,7 +255,7 @@ func TestProbeRefused(t *testing.T) {
 	ln.Close()
 	for _, m := range []Method{MethodTCP, MethodGet} {
 		var c Checker
-		o := c.probe(t.Context(), mustURL(t, "http://"+addr), Check{Method: m})
+		o := c.probe(t.Context(), at(mustURL(t, "http://"+addr)), Check{Method: m})
 		var opErr *net.OpError
 		if !errors.As(o.err, &opErr) || opErr.Op != "dial" {
 			t.Errorf("%v: err = %v, want a dial error", m, o.err)
@@ -272,7 +278,7 @@ func TestProbeTLS(t *testing.T) {
 
 	trusted := srv.Client().Transport.(*http.Transport).TLSClientConfig
 	c := Checker{TLSConfig: trusted}
-	if o := c.probe(t.Context(), u, chk); o.err != nil || o.status != 200 {
+	if o := c.probe(t.Context(), at(u), chk); o.err != nil || o.status != 200 {
 		t.Fatalf("https check: status %d, err %v", o.status, o.err)
 	}
 	want := seen{u.Host, "/app/health", "HTTP/1.1"}
@@ -284,7 +290,60 @@ func TestProbeTLS(t *testing.T) {
 	}
 
 	var untrusting Checker
-	if o := untrusting.probe(t.Context(), u, chk); o.err == nil || !strings.Contains(o.err.Error(), "certificate") {
+	if o := untrusting.probe(t.Context(), at(u), chk); o.err == nil || !strings.Contains(o.err.Error(), "certificate") {
 		t.Errorf("check with an untrusted certificate: err %v, want a certificate error", o.err)
 	}
 }
+
+// connTarget reaches its member its own way (ConnTarget).
+type connTarget struct {
+	urlTarget
+	tls   *tls.Config
+	dials atomic.Int64
+}
+
+func (c *connTarget) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c.dials.Add(1)
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (c *connTarget) TLSConfig() *tls.Config { return c.tls }
+
+// A ConnTarget's Dial and TLSConfig replace the Checker's.
+func TestProbeConnTarget(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "HTTP/1.1", r.Proto)
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	trusted := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	trusted.NextProtos = []string{"h2", "http/1.1"}
+	ct := &connTarget{urlTarget: urlTarget{u: mustURL(t, srv.URL)}, tls: trusted}
+	chk := Check{Method: MethodGet11, URI: "/health"}
+
+	var untrusting Checker
+	o := untrusting.probe(t.Context(), ct, chk)
+	require.NoError(t, o.err, "the target's TLS configuration")
+	assert.Equal(t, 200, o.status)
+	assert.EqualValues(t, 1, ct.dials.Load(), "the target's Dial")
+	assert.Equal(t, []string{"h2", "http/1.1"}, trusted.NextProtos, "the target's TLSConfig was modified")
+
+	ct.tls = nil // the Checker's (the default: the certificate is not trusted)
+	o = untrusting.probe(t.Context(), ct, chk)
+	assert.ErrorContains(t, o.err, "certificate")
+	assert.EqualValues(t, 2, ct.dials.Load())
+}
+
+// at is a target at u, for probe (which reads only its URL).
+func at(u *url.URL) Target { return urlTarget{u: u} }
+
+type urlTarget struct {
+	Target
+	u *url.URL
+}
+
+func (t urlTarget) URL() *url.URL { return t.u }

@@ -212,3 +212,14 @@ func (d *dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, e
 	}
 	return d.bound(tc), nil
 }
+
+// DialContext connects to addr as the Transport connects for requests:
+// within Options.ConnectTimeout, with its keepalive setting, without TLS
+// (the caller makes the handshake, with Options.TLSClientConfig) and
+// without the Timeout deadlines. Health checks use it to reach a member as
+// its requests do. Errors are those of net.Dialer.
+func (t *Transport) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.dialer.timeout)
+	defer cancel()
+	return t.dialer.dial(ctx, network, addr)
+}
