@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -146,3 +147,6 @@ func mustNew(t *testing.T, cfg balancer.Config) *balancer.Balancer {
 // testHosts are the host names the tests' managers answer for: the host of
 // httptest.NewRequest's default target.
 var testHosts = []string{"example.com"}
+
+// formBody is a form as a request body.
+func formBody(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }

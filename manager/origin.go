@@ -26,17 +26,18 @@ func parseHosts(hosts []string) (hostList, error) {
 		return hl, nil
 	}
 	for _, h := range hosts {
-		n := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+		n := strings.ToLower(strings.TrimSpace(h))
 		switch {
 		case n == "*":
 			hl.any = true
 		case strings.HasPrefix(n, "*."):
-			if len(n) < 3 || strings.ContainsAny(n[2:], "*:/ ") {
+			suffix := strings.TrimSuffix(n[1:], ".")
+			if len(suffix) < 2 || strings.ContainsAny(suffix, "*:/ ") {
 				return hl, fmt.Errorf("balancer: manager: hosts %q: want a host name, an address, *.domain or *", h)
 			}
-			hl.suffixes = append(hl.suffixes, n[1:])
+			hl.suffixes = append(hl.suffixes, suffix)
 		default:
-			n = strings.TrimSuffix(strings.TrimPrefix(n, "["), "]")
+			n = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(n, "."), "["), "]")
 			if n == "" || strings.ContainsAny(n, "*/ ") || (strings.Contains(n, ":") && !isIP(n)) {
 				return hl, fmt.Errorf("balancer: manager: hosts %q: want a host name or address without a port, *.domain or *", h)
 			}
