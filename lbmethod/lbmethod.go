@@ -49,6 +49,7 @@ type Member struct {
 	latAt     atomic.Int64  // latency method: clock reading (ns) of the last sample
 
 	hslot int32 // hash method: the member's slot on its ring; guarded like LBStatus
+	lpos  int32 // byrequests: the member's position in its list state; guarded like LBStatus
 }
 
 // NewMember returns a Member with the given name, host and load factor
