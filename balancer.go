@@ -282,12 +282,13 @@ type Balancer struct {
 // snapshot is an immutable view of the configuration. Runtime state lives
 // in the members, which snapshots share.
 type snapshot struct {
-	members []*member             // configuration order
-	tiers   [][]*member           // by lbset, ascending; configuration order within
-	method  lbmethod.Method       // Config.Method, or byrequests for nil
-	sched   lbmethod.Scheduler    // method's scheduler, owned by the balancer
-	all     bool                  // the scheduler ignores tiers (lbmethod.AllMembers)
-	keys    lbmethod.KeyScheduler // sched, when it picks by a request key; else nil
+	members []*member              // configuration order
+	tiers   [][]*member            // by lbset, ascending; configuration order within
+	method  lbmethod.Method        // Config.Method, or byrequests for nil
+	sched   lbmethod.Scheduler     // method's scheduler, owned by the balancer
+	all     bool                   // the scheduler ignores tiers (lbmethod.AllMembers)
+	keys    lbmethod.KeyScheduler  // sched, when it picks by a request key; else nil
+	lists   lbmethod.ListScheduler // sched, when it keeps state per candidate list; else nil
 
 	sticky *stickyConfig // nil: no sticky sessions
 	obs    *Observer
@@ -425,6 +426,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		s.all = true
 	}
 	s.keys, _ = s.sched.(lbmethod.KeyScheduler)
+	s.lists, _ = s.sched.(lbmethod.ListScheduler)
 	sc, err := newStickyConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func scaleBalancer(tb testing.TB, n int, rt http.RoundTripper) *balancer.Balance
 	return b
 }
 
-var scaleSizes = []int{2, 16, 256, 1000}
+var scaleSizes = []int{2, 16, 256, 1000, 10000}
 
 // scaleBare is the reference: a ReverseProxy as the harness's go-tuned row
 // builds it (Rewrite = SetURL + SetXForwarded, a BufferPool) over the same

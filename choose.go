@@ -53,6 +53,8 @@ type selection struct {
 	t time.Time // the time, read when first needed (see now)
 	// forced: forced recovery takes every member out of error state.
 	forced bool
+	// dry: a plan only (Decide): the scheduler's credits must not move.
+	dry bool
 	// exclude, when set, makes the members it tried unusable (a retry
 	// after send goes to a member not tried yet).
 	exclude *requestState
@@ -60,9 +62,11 @@ type selection struct {
 	b       *Balancer
 
 	// cands and members are the current candidates: the scratch buffers
-	// or a cache's.
+	// or a cache's; list is the cache's id (see candCache), 0 for the
+	// scratch buffers.
 	cands   []*lbmethod.Member
 	members []*member
+	list    uint64
 }
 
 // now returns the time of the selection: the clock is read once, and only
@@ -78,23 +82,50 @@ func (sel *selection) now() time.Time {
 // changed (gen is the balancer's flag generation when it was built), so a
 // large balancer does not rebuild it on every request. Guarded by the
 // selection lock.
+//
+// id names the list for a lbmethod.ListScheduler: caches of one snapshot
+// holding the same members in the same order share an id (a balancer of
+// one tier hands its scheduler the same list for picks and sticky hits),
+// and any other list gets an id never used before by the balancer. A
+// snapshot's caches are new, so a change of load factors (a new snapshot)
+// gives new ids.
 type candCache struct {
 	gen     uint64
 	ok      bool
+	id      uint64
 	cands   []*lbmethod.Member
 	members []*member
 }
 
 func (c *candCache) valid(gen uint64) bool { return c.ok && c.gen == gen }
 
-func (c *candCache) store(gen uint64, sel *selection) {
+func (c *candCache) store(gen uint64, sel *selection, s *snapshot) {
 	c.cands = append(c.cands[:0], sel.cands...)
 	c.members = append(c.members[:0], sel.members...)
 	c.gen, c.ok = gen, true
+	c.id = s.listID(c, sel.sc)
+}
+
+// listID returns the id of c's list: that of another valid cache of s
+// holding the same list, else a new one.
+func (s *snapshot) listID(c *candCache, sc *scratch) uint64 {
+	same := func(o *candCache) bool {
+		return o != c && o.valid(c.gen) && slices.Equal(o.cands, c.cands)
+	}
+	if same(&s.usableCache) {
+		return s.usableCache.id
+	}
+	for i := range s.tierCache {
+		if same(&s.tierCache[i]) {
+			return s.tierCache[i].id
+		}
+	}
+	sc.lists++
+	return sc.lists
 }
 
 func (sel *selection) use(c *candCache) {
-	sel.cands, sel.members = c.cands, c.members
+	sel.cands, sel.members, sel.list = c.cands, c.members, c.id
 }
 
 // scratch holds the buffers one selection fills: the candidates handed to
@@ -106,10 +137,11 @@ type scratch struct {
 	members []*member
 	leaving []*member
 	saved   []int64
+	lists   uint64 // the last candCache id given
 }
 
 func (sel *selection) reset() {
-	sel.cands, sel.members = sel.sc.cands[:0], sel.sc.members[:0]
+	sel.cands, sel.members, sel.list = sel.sc.cands[:0], sel.sc.members[:0], 0
 }
 
 // add appends a candidate to the scratch buffers (after reset).
@@ -236,7 +268,7 @@ func (s *snapshot) routeOwned(route string) bool {
 // regular members in order, then one usable spare for each unusable regular
 // member; when that is nobody, the usable hot standbys. Draining members
 // are never candidates.
-func (sel *selection) candidates(tier []*member, cache *candCache) {
+func (sel *selection) candidates(s *snapshot, tier []*member, cache *candCache) {
 	gen := sel.b.flagGen.Load()
 	if cache.valid(gen) && sel.exclude == nil {
 		sel.use(cache)
@@ -286,7 +318,7 @@ func (sel *selection) candidates(tier []*member, cache *candCache) {
 		}
 	}
 	if cacheable {
-		cache.store(gen, sel)
+		cache.store(gen, sel, s)
 	}
 }
 
@@ -312,7 +344,7 @@ func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
 		return nil, -1
 	}
 	for i, tier := range s.tiers {
-		sel.candidates(tier, &s.tierCache[i])
+		sel.candidates(s, tier, &s.tierCache[i])
 		if m := sel.schedule(st, s); m != nil {
 			return m, m.cfg.Load().lbset
 		}
@@ -325,15 +357,39 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 		return nil
 	}
 	var i int
-	if s.keys != nil && st.hasKey {
+	switch {
+	case s.keys != nil && st.hasKey:
 		i = s.keys.PickKey(sel.cands, st.key)
-	} else {
+	case sel.listed(s):
+		i = s.lists.PickList(sel.cands, sel.list, sel.dry)
+	case sel.dry:
+		// The scheduler's Pick moves its credits: they are put back.
+		if s.lists != nil {
+			s.lists.SyncLBStatus(true)
+		}
+		saved := sel.sc.saved[:0]
+		for _, c := range sel.cands {
+			saved = append(saved, c.LBStatus)
+		}
+		sel.sc.saved = saved
+		i = s.sched.Pick(sel.cands)
+		for k, c := range sel.cands {
+			c.LBStatus = saved[k]
+		}
+	default:
 		i = s.sched.Pick(sel.cands)
 	}
 	if i < 0 || i >= len(sel.cands) {
 		return nil
 	}
 	return sel.members[i]
+}
+
+// listed reports whether the scheduler is to be handed the current
+// candidates as a named list: a ListScheduler, a cached list, and weights
+// that hold (no member in slow start).
+func (sel *selection) listed(s *snapshot) bool {
+	return s.lists != nil && sel.list != 0 && !sel.b.ramping.Load()
 }
 
 // decision is what a plan decided for one attempt.
@@ -398,7 +454,11 @@ func (b *Balancer) choose(st *requestState) (*member, error) {
 	evs := sel.commit(s, buf[:0])
 	if d.reason == ReasonSticky || d.reason == ReasonRedirected {
 		sel.usableMembers(s)
-		s.sched.StickyHit(&d.m.lb, sel.cands)
+		if sel.listed(s) {
+			s.lists.StickyHitList(&d.m.lb, sel.cands, sel.list)
+		} else {
+			s.sched.StickyHit(&d.m.lb, sel.cands)
+		}
 	}
 	b.mu.Unlock()
 	b.report(evs)
@@ -457,7 +517,7 @@ func (sel *selection) usableMembers(s *snapshot) {
 			sel.add(m)
 		}
 	}
-	s.usableCache.store(gen, sel)
+	s.usableCache.store(gen, sel, s)
 }
 
 // triedMember reports whether m was chosen for this request already.

@@ -25,20 +25,10 @@ type Decision struct {
 func (b *Balancer) Decide(r *http.Request) Decision {
 	st := newRequestState(b, r, r.URL.Path, r.URL.RawPath)
 	st.capture = nil
-	s := st.snap
-	sel := selection{sc: &b.scratch, b: b}
+	sel := selection{sc: &b.scratch, b: b, dry: true}
 	picked := b.mono()
 	b.mu.Lock()
-	// The scheduler's Pick moves its credits: they are put back.
-	saved := b.scratch.saved[:0]
-	for _, l := range s.lbs {
-		saved = append(saved, l.LBStatus)
-	}
-	b.scratch.saved = saved
 	plan := sel.plan(st)
-	for i, l := range s.lbs {
-		l.LBStatus = saved[i]
-	}
 	sel.forced, b.scratch.leaving = false, b.scratch.leaving[:0]
 	b.mu.Unlock()
 	m, _ := b.decided(st, plan, picked)

@@ -534,6 +534,9 @@ func (b *Balancer) recalcFactors() {
 	s := b.snap.Load()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if s.lists != nil {
+		s.lists.SyncLBStatus(true)
+	}
 	for _, m := range s.members {
 		m.lb.LBStatus = m.lb.Factor()
 	}

@@ -169,6 +169,13 @@ func (b *Balancer) apply(cfg Config) error {
 		b.pending = undo
 		return err
 	}
+	if ls, ok := prev.sched.(lbmethod.ListScheduler); ok && !same(prev.method, s.method) {
+		// The scheduler is replaced: the credits it kept go back to the
+		// members first.
+		b.mu.Lock()
+		ls.SyncLBStatus(true)
+		b.mu.Unlock()
+	}
 	// A method of another name starts from a reset state, as Apache resets
 	// when the balancer-manager changes lbmethod; one of the same name
 	// (another value, or nil for byrequests) keeps the members' state.

@@ -49,6 +49,9 @@ func (b *Balancer) Members() []MemberStats {
 	s := b.snap.Load()
 	out := make([]MemberStats, len(s.members))
 	b.mu.Lock()
+	if s.lists != nil {
+		s.lists.SyncLBStatus(false)
+	}
 	for i, m := range s.members {
 		out[i].Load = m.lb.LBStatus
 	}

@@ -8,18 +8,9 @@ package lbmethod
 //
 // Factors 1, 2, 3 give b3 b2 b1 b3 b2 b3, repeating.
 //
-// For a candidate list the balancer hands again and again ([ListScheduler])
-// ByRequests keeps the credits in a structure of its own, with the same
-// arithmetic and the same winners, so that a pick costs O(log n) plus one
-// comparison per distinct load factor instead of a pass over the members;
-// Member.LBStatus is then brought up to date by SyncLBStatus.
-//
-// The zero value is ready to use. A ByRequests keeps per-balancer state:
-// use one per balancer (as the balancer does with [MethodByRequests]).
-type ByRequests struct {
-	Base
-	list swrrList
-}
+// The zero value is ready to use. Its state lives in Member.LBStatus, so one
+// ByRequests may serve any number of balancers.
+type ByRequests struct{ Base }
 
 var _ Scheduler = (*ByRequests)(nil)
 
@@ -30,25 +21,8 @@ func NewByRequests() *ByRequests { return &ByRequests{} }
 func (*ByRequests) Name() string { return "byrequests" }
 
 // Pick implements [Scheduler].
-func (b *ByRequests) Pick(cands []*Member) int {
-	b.list.sync(true)
-	b.list.lastID = 0
+func (*ByRequests) Pick(cands []*Member) int {
 	return pickSWRR(cands)
-}
-
-// StickyHit implements [Scheduler]: Apache's bookkeeping (see
-// [Base.StickyHit]).
-func (b *ByRequests) StickyHit(m *Member, usable []*Member) {
-	b.list.sync(true)
-	b.list.lastID = 0
-	StickyBookkeeping(m, usable)
-}
-
-// Reset implements [Scheduler]: every member's LBStatus is zeroed.
-func (b *ByRequests) Reset(all []*Member) {
-	b.list.sync(true)
-	b.list.lastID = 0
-	b.Base.Reset(all)
 }
 
 // pickSWRR is the smooth weighted round robin shared by byrequests and

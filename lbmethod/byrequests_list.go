@@ -22,7 +22,41 @@ type ListScheduler interface {
 	SyncLBStatus(forget bool)
 }
 
-var _ ListScheduler = (*ByRequests)(nil)
+// listedByRequests is the byrequests scheduler [MethodByRequests] makes:
+// [ByRequests] that keeps its credits for a named candidate list
+// ([ListScheduler]) in a structure of its own, with the same arithmetic
+// and the same winners, so that a pick costs O(log n) plus one comparison
+// per distinct load factor instead of a pass over the members. Pick,
+// StickyHit and Reset (lists without an id) first write the credits back
+// to the members. It is not exported, so that a scheduler embedding
+// ByRequests to change Pick is never handed lists past its Pick.
+type listedByRequests struct {
+	ByRequests
+	list swrrList
+}
+
+var _ ListScheduler = (*listedByRequests)(nil)
+
+// Pick implements [Scheduler].
+func (b *listedByRequests) Pick(cands []*Member) int {
+	b.list.sync(true)
+	b.list.lastID = 0
+	return pickSWRR(cands)
+}
+
+// StickyHit implements [Scheduler].
+func (b *listedByRequests) StickyHit(m *Member, usable []*Member) {
+	b.list.sync(true)
+	b.list.lastID = 0
+	StickyBookkeeping(m, usable)
+}
+
+// Reset implements [Scheduler].
+func (b *listedByRequests) Reset(all []*Member) {
+	b.list.sync(true)
+	b.list.lastID = 0
+	b.ByRequests.Reset(all)
+}
 
 // swrrList is byrequests' state for one candidate list, exact to Apache's
 // arithmetic without touching every member on each pick.
@@ -43,7 +77,7 @@ type swrrList struct {
 	a       []int64   // LBStatus − k×f, by position
 	f       []int64   // weight at build time, by position
 	k       int64
-	total   int64    // the sum of f
+	total   int64 // the sum of f
 	groups  []swrrGroup
 	group   []int32 // each position's group
 	slot    []int32 // each position's index in its group's heap
@@ -63,7 +97,7 @@ type swrrGroup struct {
 const swrrMaxGroups = 16
 
 // PickList implements [ListScheduler].
-func (b *ByRequests) PickList(cands []*Member, id uint64, dry bool) int {
+func (b *listedByRequests) PickList(cands []*Member, id uint64, dry bool) int {
 	l := &b.list
 	if !l.ready(cands, id) {
 		if dry {
@@ -81,7 +115,7 @@ func (b *ByRequests) PickList(cands []*Member, id uint64, dry bool) int {
 }
 
 // StickyHitList implements [ListScheduler].
-func (b *ByRequests) StickyHitList(m *Member, usable []*Member, id uint64) {
+func (b *listedByRequests) StickyHitList(m *Member, usable []*Member, id uint64) {
 	l := &b.list
 	if !l.ready(usable, id) {
 		StickyBookkeeping(m, usable)
@@ -99,7 +133,7 @@ func (b *ByRequests) StickyHitList(m *Member, usable []*Member, id uint64) {
 }
 
 // SyncLBStatus implements [ListScheduler].
-func (b *ByRequests) SyncLBStatus(forget bool) { b.list.sync(forget) }
+func (b *listedByRequests) SyncLBStatus(forget bool) { b.list.sync(forget) }
 
 // ready reports whether the state is that of list id, building it when
 // the list was asked for by the previous call too; otherwise the members'

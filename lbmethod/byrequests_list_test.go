@@ -36,7 +36,7 @@ func TestByRequestsListSameAsApache(t *testing.T) {
 					ours[i] = NewMember(fmt.Sprint("b", i), "", f)
 					ref[i] = NewMember(fmt.Sprint("b", i), "", f)
 				}
-				br := NewByRequests()
+				br := &listedByRequests{}
 				var nextID uint64
 				newList := func() refList {
 					var l refList
@@ -121,7 +121,7 @@ func BenchmarkByRequestsPickList(b *testing.B) {
 				ms[i] = NewMember(fmt.Sprint("b", i), "", int64(100*(1+i%kinds)))
 			}
 			b.Run(fmt.Sprintf("list/members=%d/factors=%d", n, kinds), func(b *testing.B) {
-				br := NewByRequests()
+				br := &listedByRequests{}
 				br.PickList(ms, 1, false)
 				b.ReportAllocs()
 				for b.Loop() {
@@ -129,7 +129,7 @@ func BenchmarkByRequestsPickList(b *testing.B) {
 				}
 			})
 			b.Run(fmt.Sprintf("loop/members=%d/factors=%d", n, kinds), func(b *testing.B) {
-				br := NewByRequests()
+				br := &listedByRequests{}
 				b.ReportAllocs()
 				for b.Loop() {
 					br.Pick(ms)

@@ -34,7 +34,9 @@ type Member struct {
 
 	// LBStatus is Apache's lbstatus: the running credit of the smooth
 	// weighted round robin used by byrequests and bybusyness. Guarded by the
-	// balancer's selection lock.
+	// balancer's selection lock. A [ListScheduler] may keep the true value
+	// elsewhere between picks: the balancer calls its SyncLBStatus before
+	// reading or writing LBStatus itself.
 	LBStatus int64
 
 	factor      atomic.Int64 // loadfactor x100, 100..10000

@@ -50,7 +50,9 @@ func MethodFunc(name string, newScheduler func() Scheduler) Method {
 var (
 	// MethodByRequests is Apache's byrequests: weighted request counting
 	// ([ByRequests]). A nil Config.Method means this method.
-	MethodByRequests = MethodFunc("byrequests", func() Scheduler { return NewByRequests() })
+	// Its schedulers keep the credits for the candidate lists the balancer
+	// names ([ListScheduler]), so a pick does not touch every member.
+	MethodByRequests = MethodFunc("byrequests", func() Scheduler { return &listedByRequests{} })
 	// MethodByBusyness is Apache's bybusyness: fewest requests in flight
 	// for the weight ([ByBusyness]).
 	MethodByBusyness = MethodFunc("bybusyness", func() Scheduler { return NewByBusyness() })
