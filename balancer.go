@@ -277,6 +277,12 @@ type Balancer struct {
 	// (by New and Reconfigure), guarded by adminMu: a member's transport
 	// is wrapped anew when it changes.
 	wrapGen uint64
+
+	// closed is set by Close; stopChecks ends a running RunHealthChecks
+	// (guarded by adminMu).
+	closed     atomic.Bool
+	closeOnce  sync.Once
+	stopChecks context.CancelCauseFunc
 }
 
 // snapshot is an immutable view of the configuration. Runtime state lives
@@ -615,6 +621,11 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 	st := newRequestState(b, r, path, rawPath)
 	st.pass = pass
 	defer st.finish()
+	if b.closed.Load() {
+		st.status, st.err = http.StatusServiceUnavailable, errClosedRequest
+		b.handleError(w, r, errClosedRequest)
+		return
+	}
 	b.budget.deposit(st.snap.retryRatio)
 	if m, err := b.chooseWait(st); m == nil {
 		st.status, st.err = http.StatusServiceUnavailable, err
@@ -622,6 +633,9 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 		return
 	}
 	st.snap.proxy.ServeHTTP(w, st.request(r))
+	if b.closed.Load() {
+		b.afterClose(st.snap)
+	}
 }
 
 var _ http.Handler = (*Balancer)(nil)

@@ -20,14 +20,24 @@ import (
 // clears C and also ends an error state, without waiting for its retry.
 // Stopped members are not checked; disabled ones are. Members added by
 // Update are picked up as they come. Only one RunHealthChecks may run per
-// balancer at a time.
+// balancer at a time. Close ends it: it then returns ErrClosed.
 func (b *Balancer) RunHealthChecks(ctx context.Context) error {
 	c := &healthcheck.Checker{Targets: b.healthTargets, Now: b.now}
 	if !b.checker.CompareAndSwap(nil, c) {
 		return errors.New("balancer: RunHealthChecks is already running")
 	}
 	defer b.checker.Store(nil)
-	return c.Run(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := b.startChecks(cancel); err != nil {
+		return err
+	}
+	defer b.endChecks()
+	err := c.Run(ctx)
+	if errors.Is(context.Cause(ctx), ErrClosed) {
+		return ErrClosed
+	}
+	return err
 }
 
 // healthTargets lists the members that have checks configured.

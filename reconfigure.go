@@ -162,6 +162,9 @@ func (b *Balancer) unlockAdmin() {
 // apply switches to cfg; the caller holds adminMu and releases it with
 // unlockAdmin. On error nothing changes.
 func (b *Balancer) apply(cfg Config) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
 	prev := b.snap.Load()
 	undo := b.pending
 	s, err := b.buildSnapshot(&cfg, prev)

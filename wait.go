@@ -38,6 +38,9 @@ func (b *Balancer) chooseWait(st *requestState) (*member, error) {
 		ch := b.changed()
 		// Try again now that we hold the channel: a change after this
 		// closes it.
+		if b.closed.Load() {
+			return nil, errClosedRequest
+		}
 		if m, err = b.choose(st); m != nil || st.reason == ReasonNoFailover {
 			return m, err
 		}
