@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
 )
 
@@ -387,4 +388,35 @@ func TestScaleUpdateUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests, %d updates, p50 %v, p99 %v, max %v", len(lat), updates,
 		quantile(lat, 0.5), quantile(lat, 0.99), lat[len(lat)-1])
+}
+
+// BenchmarkScaleDecideHash is the selection alone with consistent hashing
+// on a header (a different user each time), at 2 to 10,000 members.
+func BenchmarkScaleDecideHash(b *testing.B) {
+	method, err := lbmethod.MethodHash(lbmethod.HashConfig{Key: lbmethod.HashKey{Source: lbmethod.KeyHeader, Name: "X-User"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range scaleSizes {
+		bl, err := balancer.New(balancer.Config{Name: "scale", Members: scaleMembers(0, n), Method: method, Transport: staticTransport{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			req := httptest.NewRequest("GET", "http://front.example/app/x", nil)
+			users := make([]string, 1024)
+			for i := range users {
+				users[i] = fmt.Sprint("user", i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req.Header["X-User"] = users[i&1023 : i&1023+1]
+				i++
+				if d := bl.Decide(req); d.Reason != balancer.ReasonScheduled {
+					b.Fatalf("reason %v", d.Reason)
+				}
+			}
+		})
+	}
 }

@@ -359,7 +359,11 @@ func (sel *selection) schedule(st *requestState, s *snapshot) *member {
 	var i int
 	switch {
 	case s.keys != nil && st.hasKey:
-		i = s.keys.PickKey(sel.cands, st.key)
+		list := sel.list
+		if sel.b.ramping.Load() {
+			list = 0 // weights change without a new list id
+		}
+		i = s.keys.PickKey(sel.cands, st.key, list)
 	case sel.listed(s):
 		i = s.lists.PickList(sel.cands, sel.list, sel.dry)
 	case sel.dry:

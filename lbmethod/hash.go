@@ -25,8 +25,11 @@ type KeyScheduler interface {
 	// balancer calls it at most once per request, outside its lock; it
 	// must not allocate, keep r or change it.
 	RequestKey(r *http.Request) (key uint64, ok bool)
-	// PickKey is Pick for a request whose key is key.
-	PickKey(cands []*Member, key uint64) int
+	// PickKey is Pick for a request whose key is key. list names cands
+	// as for [ListScheduler] (the same non-zero id: the same members in
+	// the same order, weights unchanged), or is 0 for a list without a
+	// name.
+	PickKey(cands []*Member, key, list uint64) int
 }
 
 // HashConfig configures a consistent-hashing method; see [NewHash].
@@ -67,10 +70,13 @@ type HashConfig struct {
 // A request without a key is picked by byrequests' smooth weighted round
 // robin (as [ByRequests]); StickyHit and Reset are [Base]'s.
 //
-// PickKey reads every candidate once (to sum the loads the bound is
-// computed from) and searches the ring (binary search); it allocates
-// nothing except when the member list or a load factor changed since the
-// previous pick, when it rebuilds the ring (O(points log points)).
+// PickKey searches the ring (a bucket index, then a binary search within
+// the bucket). It reads every candidate only when the list has no name
+// or another one than the previous pick's (to mark the candidates on the
+// ring) and when the key lands on a member with requests in flight (to sum
+// the loads the bound is computed from). It allocates nothing except when
+// the member list or a load factor changed, when it rebuilds the ring
+// (O(points log points)).
 //
 // A Hash keeps per-balancer state: use one per balancer. Pick, PickKey,
 // StickyHit and Reset are called under the balancer's selection lock;
@@ -141,11 +147,11 @@ func (h *Hash) RequestKey(r *http.Request) (uint64, bool) { return h.key.Hash(r)
 func (*Hash) Pick(cands []*Member) int { return pickSWRR(cands) }
 
 // PickKey implements [KeyScheduler].
-func (h *Hash) PickKey(cands []*Member, key uint64) int {
+func (h *Hash) PickKey(cands []*Member, key, list uint64) int {
 	r := &h.ring
-	if !r.same(cands) && !r.mark(cands) {
+	if !r.same(cands, list) && !r.mark(cands, list) {
 		r.build(cands)
-		r.mark(cands)
+		r.mark(cands, list)
 	}
 	for {
 		i, ok := r.lookup(cands, key, h.balance)
@@ -154,7 +160,7 @@ func (h *Hash) PickKey(cands []*Member, key uint64) int {
 		}
 		// The pick landed on a member whose factor changed.
 		r.build(cands)
-		r.mark(cands)
+		r.mark(cands, list)
 	}
 }
 
@@ -168,7 +174,8 @@ type hashRing struct {
 	seen    []uint32  // the epoch in which the slot was last a candidate
 	pos     []int32   // its index in that epoch's candidate list
 	epoch   uint32
-	last    []*Member // the candidates of the current epoch
+	last    []*Member // the candidates of the current epoch, when unnamed
+	list    uint64    // the name of the current epoch's list; 0 = none
 
 	hashes []uint64 // the points, ascending
 	owners []int32  // the slot owning each point
@@ -180,21 +187,31 @@ type hashRing struct {
 }
 
 // same reports whether cands are the current epoch's candidates (the
-// balancer hands the same list while no member changed state).
-func (r *hashRing) same(cands []*Member) bool {
-	return r.epoch != 0 && slices.Equal(cands, r.last)
+// balancer hands the same list while no member changed state): the same
+// name, or for a list without a name the same members.
+func (r *hashRing) same(cands []*Member, list uint64) bool {
+	if r.epoch == 0 {
+		return false
+	}
+	if list != 0 {
+		return r.list == list
+	}
+	return r.list == 0 && slices.Equal(cands, r.last)
 }
 
 // mark stamps the slots of cands with a new epoch; it returns false when a
 // candidate is not on the ring or its factor changed, or when the ring
 // holds many more members than cands (they would only be passed over).
-func (r *hashRing) mark(cands []*Member) bool {
+func (r *hashRing) mark(cands []*Member, list uint64) bool {
 	r.epoch++
 	if r.epoch == 0 { // wrapped: no slot may look current
 		clear(r.seen)
 		r.epoch = 1
 	}
-	r.last = append(r.last[:0], cands...)
+	r.list = list
+	if list == 0 {
+		r.last = append(r.last[:0], cands...)
+	}
 	for i, m := range cands {
 		s := int(m.hslot)
 		if s >= len(r.members) || r.members[s] != m || r.factors[s] != m.Factor() {

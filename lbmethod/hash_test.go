@@ -38,7 +38,7 @@ func assign(t *testing.T, h *Hash, cands []*Member) []string {
 	t.Helper()
 	out := make([]string, movementKeys)
 	for i := range out {
-		k := h.PickKey(cands, hashString(fmt.Sprintf("session-%d", i)))
+		k := h.PickKey(cands, hashString(fmt.Sprintf("session-%d", i)), 0)
 		require.GreaterOrEqual(t, k, 0)
 		out[i] = cands[k].Name
 	}
@@ -109,10 +109,10 @@ func TestHashSameRingAnyOrder(t *testing.T) {
 	shuffled := hashMembers(0, 20) // other Members, same names
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	// b has seen a larger list first; its extra members are passed over.
-	b.PickKey(append(hashMembers(100, 5), ms...), 1)
+	b.PickKey(append(hashMembers(100, 5), ms...), 1, 0)
 	for i := range 2000 {
 		key := hashString(fmt.Sprint(i))
-		assert.Equal(t, ms[a.PickKey(ms, key)].Name, shuffled[b.PickKey(shuffled, key)].Name, "key %d", i)
+		assert.Equal(t, ms[a.PickKey(ms, key, 0)].Name, shuffled[b.PickKey(shuffled, key, 0)].Name, "key %d", i)
 	}
 }
 
@@ -139,7 +139,7 @@ func TestHashBoundedLoads(t *testing.T) {
 						}
 					}
 				}
-				k := h.PickKey(ms, hashString(fmt.Sprint(zipf.Uint64())))
+				k := h.PickKey(ms, hashString(fmt.Sprint(zipf.Uint64())), 0)
 				require.GreaterOrEqual(t, k, 0)
 				ms[k].AddBusy(1)
 				inflight++
@@ -172,7 +172,7 @@ func TestHashWeights(t *testing.T) {
 	h := newHash(t, HashConfig{})
 	counts := make([]int, len(ms))
 	for i := range 50_000 {
-		counts[h.PickKey(ms, hashString(fmt.Sprint(i)))]++
+		counts[h.PickKey(ms, hashString(fmt.Sprint(i)), 0)]++
 	}
 	t.Logf("factors 1, 1, 3: keys %v", counts)
 	assert.InDelta(t, 0.6, float64(counts[2])/50_000, 0.02)
@@ -181,7 +181,7 @@ func TestHashWeights(t *testing.T) {
 	ms[2].SetFactor(100)
 	counts = make([]int, len(ms))
 	for i := range 30_000 {
-		counts[h.PickKey(ms, hashString(fmt.Sprint(i)))]++
+		counts[h.PickKey(ms, hashString(fmt.Sprint(i)), 0)]++
 	}
 	t.Logf("factors 1, 1, 1: keys %v", counts)
 	for _, n := range counts {
@@ -306,28 +306,37 @@ func TestHashKeyHash(t *testing.T) {
 // with a different key each time: "idle" with no request in flight (the
 // member a key lands on is within its bound without a sum), "loaded" with
 // 0, 1 or 2 requests in flight on each member (the bound is computed: a
-// pass over the candidates when the key lands on a busy member).
+// pass over the candidates when the key lands on a busy member); "named"
+// is a list the balancer names (as its cached lists), "unnamed" one it
+// does not (compared with the previous pick's).
 func BenchmarkHashPickKey(b *testing.B) {
 	for _, load := range []string{"idle", "loaded"} {
-		for _, n := range []int{10, 1000, 10_000} {
-			b.Run(fmt.Sprintf("%s/members=%d", load, n), func(b *testing.B) {
-				ms := hashMembers(0, n)
-				if load == "loaded" {
-					for i, m := range ms {
-						m.AddBusy(int64(i % 3))
-					}
+		for _, named := range []bool{true, false} {
+			for _, n := range []int{10, 1000, 10_000} {
+				name := fmt.Sprintf("%s/unnamed/members=%d", load, n)
+				var list uint64
+				if named {
+					name, list = fmt.Sprintf("%s/named/members=%d", load, n), 1
 				}
-				h := newHash(b, HashConfig{})
-				h.PickKey(ms, 0) // builds the ring
-				b.ReportAllocs()
-				var key uint64
-				for b.Loop() {
-					key += 0x9e3779b97f4a7c15
-					if h.PickKey(ms, key) < 0 {
-						b.Fatal("no pick")
+				b.Run(name, func(b *testing.B) {
+					ms := hashMembers(0, n)
+					if load == "loaded" {
+						for i, m := range ms {
+							m.AddBusy(int64(i % 3))
+						}
 					}
-				}
-			})
+					h := newHash(b, HashConfig{})
+					h.PickKey(ms, 0, list) // builds the ring
+					b.ReportAllocs()
+					var key uint64
+					for b.Loop() {
+						key += 0x9e3779b97f4a7c15
+						if h.PickKey(ms, key, list) < 0 {
+							b.Fatal("no pick")
+						}
+					}
+				})
+			}
 		}
 	}
 }
