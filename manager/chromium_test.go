@@ -289,3 +289,10 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return "http://" + addr
 }
+
+// scrollTo scrolls the first element selector names to the top of the
+// viewport.
+func (br *browser) scrollTo(ctx context.Context, selector string) {
+	br.t.Helper()
+	br.eval(ctx, fmt.Sprintf(`document.querySelector(%q).scrollIntoView(); true`, selector))
+}

@@ -6,25 +6,33 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
-	"github.com/proxybalancer/balancer"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/proxybalancer/balancer"
 )
 
-//go:embed assets/page.html assets/manager.css
+//go:embed assets/page.html assets/manager.css assets/charts.js
 var managerAssets embed.FS
 
 var (
 	pageTemplate = template.Must(template.ParseFS(managerAssets, "assets/page.html"))
 	pageStyle    = mgrAsset("assets/manager.css")
-	// pageCSP allows the page's own style sheet (by its hash) and forms
-	// posting to the manager, and nothing else: no script, no image, no
-	// frame, nothing from elsewhere.
-	pageCSP = "default-src 'none'; style-src '" + mgrStyleHash(pageStyle) + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	// pageScript draws the live charts; the manager serves it itself
+	// (?asset=charts.js).
+	pageScript     = mgrAsset("assets/charts.js")
+	pageScriptHash = mgrHash(pageScript)
+	// pageCSP allows the page's own style sheet and chart script (by
+	// their hashes; the script tag carries its hash as integrity), its
+	// script's requests for the chart data, and forms posting to the
+	// manager, and nothing else: no other script, no inline script, no
+	// image, no frame, nothing from elsewhere.
+	pageCSP = "default-src 'none'; style-src '" + mgrHash(pageStyle) + "'; script-src '" + pageScriptHash +
+		"'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 func mgrAsset(name string) string {
@@ -35,8 +43,9 @@ func mgrAsset(name string) string {
 	return string(b)
 }
 
-func mgrStyleHash(css string) string {
-	sum := sha256.Sum256([]byte(css))
+// mgrHash is a CSP hash source of an asset.
+func mgrHash(asset string) string {
+	sum := sha256.Sum256([]byte(asset))
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
@@ -44,6 +53,7 @@ func mgrStyleHash(css string) string {
 type mgrPage struct {
 	Host, Now   string
 	Persist     bool
+	ScriptHash  string
 	Error, Note string
 	CSS         template.CSS
 	Balancers   []mgrPageBalancer
@@ -120,12 +130,13 @@ var mgrFlagNames = map[balancer.Status]string{
 func (mg *Manager) writeHTML(w http.ResponseWriter, r *http.Request, code int, sel mgrView, note, errMsg string) {
 	now := mg.now()
 	d := mgrPage{
-		Host:    r.Host,
-		Now:     now.Format("2006-01-02 15:04:05 MST"),
-		Persist: mg.stateFile != "",
-		Error:   errMsg,
-		Note:    note,
-		CSS:     template.CSS(pageStyle),
+		Host:       r.Host,
+		Now:        now.Format("2006-01-02 15:04:05 MST"),
+		Persist:    mg.stateFile != "",
+		Error:      errMsg,
+		Note:       note,
+		CSS:        template.CSS(pageStyle),
+		ScriptHash: pageScriptHash,
 	}
 	for _, m := range mg.balancers() {
 		d.Balancers = append(d.Balancers, mg.pageBalancer(mg.state(m), sel, now))
@@ -276,6 +287,13 @@ func mgrPageTime(t, now time.Time) *mgrTime {
 		pt.Rel = "now"
 	}
 	return pt
+}
+
+// writeScript serves the chart script (?asset=charts.js).
+func writeScript(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(pageScript))
 }
 
 // mgrSize formats a byte count as Apache's manager does: bytes, then K,

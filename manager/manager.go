@@ -96,7 +96,17 @@ type Config struct {
 	// URL ([balancer.NormalizeURL]).
 	StateFile string
 
-	// Now returns the current time for the page; nil means time.Now.
+	// SampleInterval is the time between two points of the page's live
+	// charts (and of GET ?charts): the members' counters are sampled that
+	// often by [Manager.Run], or, without it, when the charts are read.
+	// Zero means DefaultSampleInterval; at least 100 ms.
+	SampleInterval time.Duration
+
+	// History is how far back the charts go; zero means DefaultHistory.
+	History time.Duration
+
+	// Now returns the current time for the page and the charts' samples;
+	// nil means time.Now.
 	Now func() time.Time
 }
 
@@ -133,6 +143,7 @@ type Manager struct {
 	stateFile string
 	trusted   map[string]bool
 	hosts     hostList
+	charts    *sampler
 
 	// Growth and nonces of balancers named in the configuration, kept for
 	// balancers that SetBalancers brings later.
@@ -178,6 +189,7 @@ func New(cfg Config) (*Manager, error) {
 		growth:    cfg.Growth,
 		growthFor: map[string]int{},
 		nonces:    map[string]string{},
+		charts:    newSampler(cfg.SampleInterval, cfg.History),
 	}
 	if mg.now == nil {
 		mg.now = time.Now

@@ -2,12 +2,15 @@ package manager_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -684,12 +687,28 @@ func TestManagerPage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if strings.Contains(body, "src=") || strings.Contains(body, "<link") || strings.Contains(body, "<script") {
-		t.Errorf("page loads something")
+	// The page loads one thing: its chart script, from the manager
+	// itself, allowed by its hash.
+	script := regexp.MustCompile(`<script src="\?asset=charts\.js" integrity="(sha256-[A-Za-z0-9+/=]+)" defer></script>`).FindStringSubmatch(body)
+	if script == nil || strings.Count(body, "src=") != 1 || strings.Count(body, "<script") != 1 || strings.Contains(body, "<link") {
+		t.Errorf("page loads something else than its own chart script")
 	}
 	h := w.Header()
-	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+	csp := h.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "connect-src 'self'") {
 		t.Errorf("CSP %q", csp)
+	}
+	if script != nil && !strings.Contains(csp, "script-src '"+script[1]+"';") {
+		t.Errorf("CSP %q does not allow the script %s, or allows more", csp, script[1])
+	}
+	js := get(t, mg, "/?asset=charts.js")
+	sum := sha256.Sum256(js.Body.Bytes())
+	if js.Code != 200 || js.Header().Get("Content-Type") != "text/javascript; charset=utf-8" ||
+		script == nil || "sha256-"+base64.StdEncoding.EncodeToString(sum[:]) != script[1] {
+		t.Errorf("?asset=charts.js: %d %q, not the script the page names", js.Code, js.Header().Get("Content-Type"))
+	}
+	if w := get(t, mg, "/?asset=evil.js"); w.Code != 404 {
+		t.Errorf("?asset=evil.js: %d", w.Code)
 	}
 	if h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("security headers: %v", h)

@@ -96,6 +96,18 @@ func (mg *Manager) serveRead(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	switch {
+	case q.Has("charts"):
+		mg.writeCharts(w)
+		return
+	case q.Has("asset"):
+		if a := q.Get("asset"); a != "charts.js" {
+			mg.fail(w, r, f, http.StatusNotFound, &mgrFieldError{field: "asset", value: a, msg: "no such asset (there is charts.js)"})
+			return
+		}
+		writeScript(w)
+		return
+	}
 	if b := strings.TrimSpace(q.Get("b")); b != "" {
 		m := mg.lookup(b)
 		if m == nil {

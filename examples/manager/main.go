@@ -112,6 +112,11 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Sample the members for the page's live charts while serving.
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	go func() { runDone <- mgr.Run(runCtx) }()
+	defer func() { stopRun(); <-runDone }()
 	mux := http.NewServeMux()
 	mux.Handle("/app/", b)
 	mux.Handle("/balancer-manager", guard(mgr, o))
