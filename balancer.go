@@ -43,10 +43,10 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,9 +179,33 @@ type Config struct {
 
 	// Rewrite, if set, is called after the balancer has set the outbound
 	// URL and X-Forwarded-* headers, to change the outbound request
-	// further. [FromContext] on pr.Out.Context() gives the routing
+	// further, as [httputil.ReverseProxy.Rewrite]: it may edit pr.Out or
+	// replace it. [FromContext] on pr.Out.Context() gives the routing
 	// decision.
 	Rewrite func(pr *httputil.ProxyRequest)
+
+	// PreserveHost sends the client's Host header to the member instead
+	// of the member's host (Apache's ProxyPreserveHost On).
+	PreserveHost bool
+
+	// ServerName is the front end's host name, sent to members in
+	// X-Forwarded-Server (Apache's ServerName). Empty means the system's
+	// host name, as Apache's default.
+	ServerName string
+
+	// TrustedProxies switches the X-Forwarded-* headers from Apache's
+	// policy to the trusted-proxy policy. Nil means Apache's: the client's
+	// address, Host and ServerName are appended (", ") to whatever
+	// X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Server the client
+	// sent, and X-Forwarded-Proto and Forwarded pass unchanged. Non-nil
+	// (even empty) lists the networks ("10.0.0.0/8", "2001:db8::/32", or
+	// single addresses) of proxies in front of the balancer whose headers
+	// are believed: from them the headers are appended to as by default,
+	// and X-Forwarded-Proto is set if absent; from any other client every
+	// X-Forwarded-* and Forwarded header is dropped and replaced by the
+	// balancer's own (X-Forwarded-For: the client's address,
+	// X-Forwarded-Host, X-Forwarded-Server, X-Forwarded-Proto).
+	TrustedProxies []string
 
 	// ModifyResponse, if set, is called with each backend response, as
 	// [httputil.ReverseProxy.ModifyResponse]; an error is passed to the
@@ -199,8 +223,9 @@ type Config struct {
 	// negative value flushes after every write.
 	FlushInterval time.Duration
 
-	// ErrorLog receives the ReverseProxy's error messages. Nil discards
-	// them.
+	// ErrorLog receives the proxy's error messages ("http: proxy error:
+	// ..."): transport errors, ModifyResponse errors and requests no member
+	// could take, as [httputil.ReverseProxy.ErrorLog]. Nil discards them.
 	ErrorLog *log.Logger
 
 	// SlowStart, if positive, ramps up a member that becomes usable (added
@@ -297,6 +322,7 @@ type snapshot struct {
 	lists   lbmethod.ListScheduler // sched, when it keeps state per candidate list; else nil
 
 	sticky *stickyConfig // nil: no sticky sessions
+	fwd    forwarding    // X-Forwarded-* policy and Host
 	obs    *Observer
 	log    *slog.Logger
 
@@ -304,6 +330,9 @@ type snapshot struct {
 	// configuration's FlushInterval, ErrorLog and hooks.
 	proxy      httputil.ReverseProxy
 	errHandler func(http.ResponseWriter, *http.Request, error) // Config.ErrorHandler
+	rewrite    func(*httputil.ProxyRequest)                    // Config.Rewrite
+	modify     func(*http.Response) error                      // Config.ModifyResponse
+	errorLog   *log.Logger                                     // Config.ErrorLog
 	retryRatio float64                                         // Config.RetryBudget, or its default
 	transport  http.RoundTripper                               // Config.Transport, or nil
 	wrap       func(member string, rt http.RoundTripper) http.RoundTripper
@@ -373,6 +402,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{
 		errHandler:        cfg.ErrorHandler,
+		rewrite:           cfg.Rewrite,
+		modify:            cfg.ModifyResponse,
+		errorLog:          cfg.ErrorLog,
 		retryRatio:        cfg.RetryBudget,
 		transport:         cfg.Transport,
 		wrap:              cfg.WrapTransport,
@@ -407,12 +439,12 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		s.retryRatio = defaultRetryRatio
 	}
 	s.proxy = httputil.ReverseProxy{
-		Rewrite:        b.rewrite(cfg.Rewrite),
+		Rewrite:        b.rewrite,
 		Transport:      (*failover)(b),
 		FlushInterval:  cfg.FlushInterval,
 		ErrorLog:       cfg.ErrorLog,
 		BufferPool:     &bufferPool,
-		ModifyResponse: b.modifyResponse(cfg.ModifyResponse),
+		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.handleError,
 	}
 	if s.proxy.ErrorLog == nil {
@@ -438,6 +470,9 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		return nil, err
 	}
 	s.sticky = sc
+	if s.fwd, err = newForwarding(cfg, os.Hostname); err != nil {
+		return nil, err
+	}
 
 	type valid struct {
 		u        *url.URL
@@ -607,9 +642,9 @@ func (b *Balancer) Name() string { return b.name }
 // segments removed, slashes merged); a path climbing above the root gets
 // 400.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path, rawPath, ok := requestPath(r)
-	if !ok {
-		http.Error(w, "invalid URL path", http.StatusBadRequest)
+	path, rawPath, code := requestPath(r)
+	if code != 0 {
+		http.Error(w, http.StatusText(code), code)
 		return
 	}
 	b.serve(w, r, path, rawPath, nil)
@@ -622,14 +657,12 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 	st.pass = pass
 	defer st.finish()
 	if b.closed.Load() {
-		st.status, st.err = http.StatusServiceUnavailable, errClosedRequest
-		b.handleError(w, r, errClosedRequest)
+		st.fail(w, r, errClosedRequest)
 		return
 	}
 	b.budget.deposit(st.snap.retryRatio)
 	if m, err := b.chooseWait(st); m == nil {
-		st.status, st.err = http.StatusServiceUnavailable, err
-		b.handleError(w, r, err)
+		st.fail(w, r, err)
 		return
 	}
 	st.snap.proxy.ServeHTTP(w, st.request(r))
@@ -640,105 +673,16 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 
 var _ http.Handler = (*Balancer)(nil)
 
-// rewrite builds the ReverseProxy's Rewrite: the outbound URL is the
-// member's URL with the request path appended (Apache's plain
-// concatenation), the query kept, X-Forwarded-* set, and the Host header the
-// member's.
-func (b *Balancer) rewrite(user func(*httputil.ProxyRequest)) func(*httputil.ProxyRequest) {
-	return func(pr *httputil.ProxyRequest) {
-		st := stateFrom(pr.In.Context())
-		st.setURL(pr.Out, st.member)
-		if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
-			st.body.rc = pr.Out.Body
-			pr.Out.Body = &st.body
-		}
-		pr.Out.Host = ""
-		setXForwarded(pr)
-		if user != nil {
-			user(pr)
-		}
-	}
+// The ReverseProxy's hooks: the request's life is in request.go.
+
+func (b *Balancer) rewrite(pr *httputil.ProxyRequest) { stateFrom(pr.In.Context()).rewrite(pr) }
+
+func (b *Balancer) modifyResponse(res *http.Response) error {
+	return stateFrom(res.Request.Context()).modifyResponse(res)
 }
 
-// setXForwarded sets the headers ProxyRequest.SetXForwarded sets, to the
-// same values (X-Forwarded-For: the client's address, X-Forwarded-Host,
-// X-Forwarded-Proto), with one allocation for the three values instead of
-// one each, and no canonicalization of keys known to be canonical.
-func setXForwarded(pr *httputil.ProxyRequest) {
-	h := pr.Out.Header
-	if _, prior := h["X-Forwarded-For"]; prior || h == nil {
-		// ReverseProxy removed any inbound X-Forwarded-For before
-		// Rewrite; a prior value here is rare: let net/http join it.
-		pr.SetXForwarded()
-		return
-	}
-	v := make([]string, 3)
-	clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr)
-	if err == nil {
-		v[0] = clientIP
-		h["X-Forwarded-For"] = v[0:1:1]
-	}
-	v[1] = pr.In.Host
-	h["X-Forwarded-Host"] = v[1:2:2]
-	v[2] = "http"
-	if pr.In.TLS != nil {
-		v[2] = "https"
-	}
-	h["X-Forwarded-Proto"] = v[2:3:3]
-}
-
-func (b *Balancer) modifyResponse(user func(*http.Response) error) func(*http.Response) error {
-	return func(res *http.Response) error {
-		if st := stateFrom(res.Request.Context()); st != nil {
-			st.status = res.StatusCode
-			st.responded, st.headerLatency = true, b.mono()-st.picked
-			if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
-				// An upgraded connection's body must stay an
-				// io.ReadWriteCloser; it is not counted.
-				st.res.rc = res.Body
-				res.Body = &st.res
-			}
-			st.setRouteCookie(res)
-			if st.pass != nil {
-				st.reverseMap(res, &st.req, st.pass)
-			}
-		}
-		if user != nil {
-			return user(res)
-		}
-		return nil
-	}
-}
-
-// handleError answers a request that could not be proxied: 503 when no
-// member could take it, 502 otherwise, or the user's ErrorHandler.
 func (b *Balancer) handleError(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusBadGateway
-	var re *resolveError
-	switch {
-	case errors.Is(err, ErrNoMember):
-		code = http.StatusServiceUnavailable
-	case errors.As(err, &re):
-		code = http.StatusInternalServerError
-	}
-	userErr := b.snap.Load().errHandler
-	if st := stateFrom(r.Context()); st != nil {
-		st.status = code
-		if st.err == nil {
-			st.err = err
-		}
-		userErr = st.snap.errHandler
-	}
-	if userErr != nil {
-		userErr(w, r, err)
-		return
-	}
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		// The client went away; nobody reads the answer.
-		w.WriteHeader(code)
-		return
-	}
-	http.Error(w, http.StatusText(code), code)
+	stateFrom(r.Context()).fail(w, r, err)
 }
 
 // bufferPool holds the copy buffers of every balancer's ReverseProxy.

@@ -89,9 +89,9 @@ func (mx *Mux) Wrap(next http.Handler) http.Handler {
 }
 
 func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	reqPath, reqRaw, ok := requestPath(r)
-	if !ok {
-		http.Error(w, "invalid URL path", http.StatusBadRequest)
+	reqPath, reqRaw, code := requestPath(r)
+	if code != 0 {
+		http.Error(w, http.StatusText(code), code)
 		return
 	}
 	for i := range mx.passes {
@@ -127,19 +127,32 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 // every request before routing it: dot segments removed, slashes merged,
 // escaped unreserved characters decoded (see pathmatch.Normalize). Apache
 // both looks for sticky parameters in, and forwards, the normalised path.
-// ok is false when the path climbs above the root (Apache answers 400).
-func requestPath(r *http.Request) (path, rawPath string, ok bool) {
+// code is what Apache answers a path it refuses, before any routing, or 0:
+// 400 when the path climbs above the root, 404 for an encoded slash or NUL
+// byte (see rejectPath).
+func requestPath(r *http.Request) (path, rawPath string, code int) {
 	esc := r.URL.EscapedPath()
 	n, ok := pathmatch.Normalize(esc)
+	if !ok {
+		code = http.StatusBadRequest
+	}
 	if n == esc {
-		return r.URL.Path, r.URL.RawPath, ok
+		if r.URL.RawPath != "" || strings.IndexByte(r.URL.Path, 0) >= 0 {
+			if c := rejectPath(esc, r.URL.Path); c != 0 && code == 0 {
+				code = c
+			}
+		}
+		return r.URL.Path, r.URL.RawPath, code
 	}
 	p, err := url.PathUnescape(n)
 	if err != nil {
-		return r.URL.Path, r.URL.RawPath, ok
+		return r.URL.Path, r.URL.RawPath, code
+	}
+	if c := rejectPath(n, p); c != 0 && code == 0 {
+		code = c
 	}
 	if (&url.URL{Path: p}).EscapedPath() == n {
 		n = ""
 	}
-	return p, n, ok
+	return p, n, code
 }

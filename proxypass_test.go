@@ -66,7 +66,8 @@ func TestMux(t *testing.T) {
 		{"/app", "m1", "/base/back"},
 		{"/app/static/logo.png", "next:/app/static/logo.png", ""},
 		{"/apple", "m1", "/base/rootapple"}, // not under /app: the "/" mount, plain concatenation
-		{"/app/a%2Fb", "m1", "/base/back/a%2Fb"},
+		{"/app/a%2Fb", "Not Found\n", ""},   // Apache's 404 for an encoded slash
+		{"/app/a%3Bb", "m1", "/base/back/a;b"},
 	}
 	for _, tt := range tests {
 		res, err := http.Get(front.URL + tt.path)

@@ -2,9 +2,10 @@ package balancer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
-	"net/url"
+	"net/http/httputil"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -140,29 +141,141 @@ func (st *requestState) publish() {
 	}
 }
 
-// setURL points out at member m: its scheme and host, its path with the
-// request path appended as Apache does (plain concatenation), the query
-// kept.
+// The request's life after its member was chosen: rewrite makes the
+// outbound request, failover's RoundTrip (failover.go) sends it, to
+// another member if need be, modifyResponse takes the member's response,
+// fail answers a request that could not be proxied, and finish accounts
+// for it. The ReverseProxy calls the first three through one-line hooks
+// (balancer.go).
+
+// rewrite makes the outbound request as Apache's mod_proxy_http does: the
+// member's URL with the request path appended (plain concatenation), the
+// path encoded as Apache encodes it and the query as the client sent it,
+// byte for byte; the member's Host (or the client's, with PreserveHost);
+// X-Forwarded-For, -Host and -Server (see Config.TrustedProxies); no h2c
+// upgrade. Then the user's Rewrite runs.
+func (st *requestState) rewrite(pr *httputil.ProxyRequest) {
+	out, s := pr.Out, st.snap
+	st.setURL(out, st.member)
+	// ReverseProxy drops query parameters net/url cannot parse (a ';', a
+	// bad escape): the member gets the client's query unchanged.
+	out.URL.RawQuery = pr.In.URL.RawQuery
+	if out.Body != nil && out.Body != http.NoBody {
+		st.body.rc = out.Body
+		out.Body = &st.body
+	}
+	out.Host = ""
+	if s.fwd.preserveHost {
+		out.Host = pr.In.Host
+	}
+	if isH2CUpgrade(out.Header) {
+		// ReverseProxy puts a requested upgrade back: h2c would hand the
+		// member the connection, for requests never routed.
+		delete(out.Header, "Upgrade")
+		delete(out.Header, "Connection")
+	}
+	s.fwd.set(out.Header, pr.In)
+	if user := s.rewrite; user != nil {
+		user(pr)
+		if pr.Out != out && stateFrom(pr.Out.Context()) != st {
+			// A replaced outbound request still belongs to this one.
+			pr.Out = pr.Out.WithContext(boundContext{pr.Out.Context(), st})
+		}
+	}
+}
+
+// boundContext ties a context the user's Rewrite made to the request's
+// state.
+type boundContext struct {
+	context.Context
+	st *requestState
+}
+
+func (c boundContext) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// setURL points out at member m: its scheme and host, and its path with
+// the request path appended as Apache does (plain concatenation), the
+// request path encoded as Apache encodes it.
 func (st *requestState) setURL(out *http.Request, m *member) {
 	u := out.URL
 	u.Scheme = m.url.Scheme
 	u.Host = m.url.Host
-	switch {
-	case m.path == "":
-		u.Path, u.RawPath = st.path, st.rawPath
-	case m.rawPath == "" && st.rawPath == "":
-		u.Path, u.RawPath = m.path+st.path, ""
-	default:
-		mp := m.rawPath
-		if mp == "" {
-			mp = m.url.EscapedPath()
-		}
-		rp := st.rawPath
-		if rp == "" {
-			rp = (&url.URL{Path: st.path}).EscapedPath()
-		}
-		u.Path, u.RawPath = m.path+st.path, mp+rp
+	u.Path, u.RawPath = m.path+st.path, ""
+	if m.rawPath == "" && !needsRawPath(st.path) {
+		return // net/url escapes the path as Apache does
 	}
+	mp := m.rawPath
+	if mp == "" {
+		mp = m.url.EscapedPath()
+	}
+	u.RawPath = string(appendEscapedPath([]byte(mp), st.path))
+}
+
+// modifyResponse takes the member's response: it records the status,
+// counts the body, keeps a chunked response chunked, adds the route
+// cookie, maps ProxyPassReverse headers back, then runs the user's
+// ModifyResponse.
+func (st *requestState) modifyResponse(res *http.Response) error {
+	b := st.b
+	st.status = res.StatusCode
+	st.responded, st.headerLatency = true, b.mono()-st.picked
+	if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil {
+		// An upgraded connection's body must stay an
+		// io.ReadWriteCloser; it is not counted.
+		st.res.rc = res.Body
+		res.Body = &st.res
+	}
+	if len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked" && st.req.ProtoAtLeast(1, 1) {
+		// The client gets it chunked too, even when it is short (or
+		// empty) and net/http would otherwise give it a Content-Length.
+		res.Header["Transfer-Encoding"] = chunked
+	}
+	st.setRouteCookie(res)
+	if st.pass != nil {
+		st.reverseMap(res, &st.req, st.pass)
+	}
+	if user := st.snap.modify; user != nil {
+		return user(res)
+	}
+	return nil
+}
+
+var chunked = []string{"chunked"}
+
+// fail answers a request that could not be proxied: 503 when no member
+// could take it, 500 when a member's name could not be resolved, 502
+// otherwise, or the user's ErrorHandler. The error goes to ErrorLog.
+func (st *requestState) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusBadGateway
+	var re *resolveError
+	switch {
+	case errors.Is(err, ErrNoMember):
+		code = http.StatusServiceUnavailable
+	case errors.As(err, &re):
+		code = http.StatusInternalServerError
+	}
+	st.status = code
+	if st.err == nil {
+		st.err = err
+	}
+	if l := st.snap.errorLog; l != nil {
+		l.Printf("http: proxy error: %v", err)
+	}
+	if user := st.snap.errHandler; user != nil {
+		user(w, r, err)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(code)
+		return
+	}
+	http.Error(w, http.StatusText(code), code)
 }
 
 // finish ends the request: every member chosen for it is no longer busy,
