@@ -397,6 +397,7 @@ func TestApacheForward(t *testing.T) {
 			cfg.Members = []balancer.Member{{URL: memberURL}}
 			b, err := balancer.New(cfg)
 			require.NoError(t, err)
+			t.Cleanup(func() { b.Close() })
 			front := httptest.NewServer(balancer.ApacheRequestLimits.Wrap(b))
 			t.Cleanup(front.Close)
 
