@@ -8,41 +8,6 @@ import (
 	"github.com/proxybalancer/balancer/lbmethod"
 )
 
-// Reason says how a member was chosen.
-type Reason uint8
-
-// The reasons a member was or was not chosen.
-const (
-	// ReasonNone: no member could take the request (503).
-	ReasonNone Reason = iota
-	// ReasonSticky: the member owns the request's route.
-	ReasonSticky
-	// ReasonRedirected: the route's owner is unusable and its redirect
-	// chain led to this member.
-	ReasonRedirected
-	// ReasonScheduled: the load-balancing method chose the member.
-	ReasonScheduled
-	// ReasonNoFailover: the route's owner is unusable and nofailover
-	// forbids another member (503).
-	ReasonNoFailover
-)
-
-// String returns the reason's name: "sticky", "redirected", "scheduled",
-// "nofailover" or "none".
-func (r Reason) String() string {
-	switch r {
-	case ReasonSticky:
-		return "sticky"
-	case ReasonRedirected:
-		return "redirected"
-	case ReasonScheduled:
-		return "scheduled"
-	case ReasonNoFailover:
-		return "nofailover"
-	}
-	return "none"
-}
-
 // selection is one choice of a member, made in two steps under the
 // selection lock: plan decides where the request goes and which members
 // leave error state, reading the members' flags as they would be after

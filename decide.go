@@ -2,6 +2,41 @@ package balancer
 
 import "net/http"
 
+// Reason says how a member was chosen.
+type Reason uint8
+
+// The reasons a member was or was not chosen.
+const (
+	// ReasonNone: no member could take the request (503).
+	ReasonNone Reason = iota
+	// ReasonSticky: the member owns the request's route.
+	ReasonSticky
+	// ReasonRedirected: the route's owner is unusable and its redirect
+	// chain led to this member.
+	ReasonRedirected
+	// ReasonScheduled: the load-balancing method chose the member.
+	ReasonScheduled
+	// ReasonNoFailover: the route's owner is unusable and nofailover
+	// forbids another member (503).
+	ReasonNoFailover
+)
+
+// String returns the reason's name: "sticky", "redirected", "scheduled",
+// "nofailover" or "none".
+func (r Reason) String() string {
+	switch r {
+	case ReasonSticky:
+		return "sticky"
+	case ReasonRedirected:
+		return "redirected"
+	case ReasonScheduled:
+		return "scheduled"
+	case ReasonNoFailover:
+		return "nofailover"
+	}
+	return "none"
+}
+
 // Decision is the outcome of Decide: where a request would go and why.
 type Decision struct {
 	// Member is the normalised URL of the member the request would go to,

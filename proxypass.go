@@ -38,13 +38,15 @@ type ProxyPass struct {
 	// attributes (ProxyPassReverseCookieDomain and ProxyPassReverseCookiePath):
 	// the first rule whose From starts the attribute's value replaces the
 	// whole value with To.
-	CookieDomains, CookiePaths []Rewrite
+	CookieDomains, CookiePaths []CookieRewrite
 }
 
-// Rewrite is one ProxyPassReverseCookieDomain or ProxyPassReverseCookiePath
-// rule: an attribute value starting with From is replaced by To. Domains
-// compare case-insensitively, paths case-sensitively, as in Apache.
-type Rewrite struct {
+// CookieRewrite is one ProxyPassReverseCookieDomain or
+// ProxyPassReverseCookiePath rule: a Set-Cookie domain or path attribute
+// starting with From is replaced by To. Domains compare case-insensitively,
+// paths case-sensitively, as in Apache. (Config.Rewrite is another thing:
+// a hook on the outbound request.)
+type CookieRewrite struct {
 	From, To string
 }
 
@@ -67,7 +69,7 @@ func NewMux(passes ...ProxyPass) (*Mux, error) {
 		if p.Balancer == nil && (p.BalancerPath != "" || p.Reverse) {
 			return nil, fmt.Errorf("balancer: proxypass %q: an exclusion takes no balancer path or reverse mapping", p.Path)
 		}
-		for _, r := range append(append([]Rewrite(nil), p.CookieDomains...), p.CookiePaths...) {
+		for _, r := range append(append([]CookieRewrite(nil), p.CookieDomains...), p.CookiePaths...) {
 			if r.From == "" {
 				return nil, fmt.Errorf("balancer: proxypass %q: cookie rewrite with an empty from (to %q)", p.Path, r.To)
 			}

@@ -3,8 +3,8 @@ package balancer
 import "testing"
 
 func TestRewriteCookie(t *testing.T) {
-	domains := []Rewrite{{From: "backend.internal.corp", To: "public.example"}}
-	paths := []Rewrite{{From: "/back/sub", To: "/app"}}
+	domains := []CookieRewrite{{From: "backend.internal.corp", To: "public.example"}}
+	paths := []CookieRewrite{{From: "/back/sub", To: "/app"}}
 	tests := []struct{ give, want string }{
 		// §11 verified: the whole path value is replaced, /deeper is lost.
 		{"a=1; Path=/back/sub/deeper; HttpOnly", "a=1; Path=/app; HttpOnly"},

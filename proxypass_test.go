@@ -125,8 +125,8 @@ func TestReverseMapping(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "c", Members: []balancer.Member{{URL: r1.srv.URL}, {URL: r2.srv.URL}}})
 	mux, err := balancer.NewMux(balancer.ProxyPass{
 		Path: "/app", Balancer: b, BalancerPath: "/back/sub", Reverse: true,
-		CookiePaths:   []balancer.Rewrite{{From: "/back/sub", To: "/app"}},
-		CookieDomains: []balancer.Rewrite{{From: "backend.internal.corp", To: "public.example"}},
+		CookiePaths:   []balancer.CookieRewrite{{From: "/back/sub", To: "/app"}},
+		CookieDomains: []balancer.CookieRewrite{{From: "backend.internal.corp", To: "public.example"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestNewMuxRejects(t *testing.T) {
 		{Path: "app", Balancer: b},
 		{Path: "/app", Balancer: b, BalancerPath: "back"},
 		{Path: "/app", BalancerPath: "/back"},
-		{Path: "/app", Balancer: b, CookiePaths: []balancer.Rewrite{{To: "/x"}}},
+		{Path: "/app", Balancer: b, CookiePaths: []balancer.CookieRewrite{{To: "/x"}}},
 	} {
 		if _, err := balancer.NewMux(p); err == nil || !strings.HasPrefix(err.Error(), "balancer: proxypass") {
 			t.Errorf("NewMux(%+v) error = %v", p, err)

@@ -67,7 +67,7 @@ func (st *requestState) reverseURL(v string, in *http.Request, p *ProxyPass) (st
 // rewriteCookie rewrites the domain and path attributes of one Set-Cookie
 // value: the first rule whose From starts the value replaces the whole
 // value with its To. Everything else is kept byte for byte.
-func rewriteCookie(v string, domains, paths []Rewrite) string {
+func rewriteCookie(v string, domains, paths []CookieRewrite) string {
 	var b strings.Builder
 	changed := false
 	rest := v

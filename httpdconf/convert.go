@@ -339,7 +339,7 @@ func (cv *converter) mounts() error {
 			}
 		}
 	}
-	var domains, paths []balancer.Rewrite
+	var domains, paths []balancer.CookieRewrite
 	for _, r := range f.ReverseCookieDomain {
 		if rw, ok := cv.cookieRule(r, "ProxyPassReverseCookieDomain"); ok {
 			domains = append(domains, rw)
@@ -396,8 +396,8 @@ func (cv *converter) mounts() error {
 			return errAt(m.Pos, "ProxyPass", "%s: target %q not understood", m.Path, m.Target)
 		}
 		if mt.Balancer != "" {
-			mt.CookieDomains = append([]balancer.Rewrite(nil), domains...)
-			mt.CookiePaths = append([]balancer.Rewrite(nil), paths...)
+			mt.CookieDomains = append([]balancer.CookieRewrite(nil), domains...)
+			mt.CookiePaths = append([]balancer.CookieRewrite(nil), paths...)
 		}
 		cv.c.Mounts = append(cv.c.Mounts, mt)
 	}
@@ -436,7 +436,7 @@ func (cv *converter) mounts() error {
 }
 
 // cookieRule maps one ProxyPassReverseCookieDomain or ...Path rule.
-func (cv *converter) cookieRule(r apconf.CookieMap, directive string) (balancer.Rewrite, bool) {
+func (cv *converter) cookieRule(r apconf.CookieMap, directive string) (balancer.CookieRewrite, bool) {
 	if r.VirtualHost != "" {
 		cv.warn(r.Pos, directive, "rule of <VirtualHost %s> applies to every host: virtual hosts are flattened", r.VirtualHost)
 	}
@@ -445,9 +445,9 @@ func (cv *converter) cookieRule(r apconf.CookieMap, directive string) (balancer.
 	}
 	if r.Internal == "" {
 		cv.warn(r.Pos, directive, "an empty internal value matches nothing here; rule skipped")
-		return balancer.Rewrite{}, false
+		return balancer.CookieRewrite{}, false
 	}
-	return balancer.Rewrite{From: r.Internal, To: r.Public}, true
+	return balancer.CookieRewrite{From: r.Internal, To: r.Public}, true
 }
 
 // worker makes the one-member balancer of a ProxyPass worker and returns

@@ -143,7 +143,7 @@ type Mount struct {
 	// CookieDomains and CookiePaths are the ProxyPassReverseCookieDomain
 	// and ProxyPassReverseCookiePath rules, in order (the same for every
 	// mount).
-	CookieDomains, CookiePaths []balancer.Rewrite
+	CookieDomains, CookiePaths []balancer.CookieRewrite
 }
 
 // Loaded is a configuration ready to serve. Its fields are set by Build and
@@ -265,8 +265,8 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 				return nil, &Error{Pos: m.Pos, Directive: "ProxyPass", Msg: fmt.Sprintf("balancer %q: not defined", m.Balancer)}
 			}
 			p.BalancerPath, p.Reverse = m.BalancerPath, m.Reverse
-			p.CookieDomains = append([]balancer.Rewrite(nil), m.CookieDomains...)
-			p.CookiePaths = append([]balancer.Rewrite(nil), m.CookiePaths...)
+			p.CookieDomains = append([]balancer.CookieRewrite(nil), m.CookieDomains...)
+			p.CookiePaths = append([]balancer.CookieRewrite(nil), m.CookiePaths...)
 		}
 		passes = append(passes, p)
 	}

@@ -417,8 +417,8 @@ ProxyPassReverseCookiePath /back/sub /app
 ProxyPassReverseCookieDomain backend.internal.corp public.example`,
 			want: func(t *testing.T) *httpdconf.Config {
 				cookies := func(m httpdconf.Mount) httpdconf.Mount {
-					m.CookiePaths = []balancer.Rewrite{{From: "/back/sub", To: "/app"}}
-					m.CookieDomains = []balancer.Rewrite{{From: "backend.internal.corp", To: "public.example"}}
+					m.CookiePaths = []balancer.CookieRewrite{{From: "/back/sub", To: "/app"}}
+					m.CookieDomains = []balancer.CookieRewrite{{From: "backend.internal.corp", To: "public.example"}}
 					return m
 				}
 				return one(balancer.Config{Name: "j", Members: []balancer.Member{{URL: "http://127.0.0.1:17011/app"}}},
@@ -557,7 +557,7 @@ ProxyPassReverseCookiePath "/app/shop" "/shop"`,
 					StickySession: "JSESSIONID|jsessionid", ScolonPathDelim: true, FailOnStatus: []int{502, 503}, MaxAttempts: 2,
 					Members: []balancer.Member{node("1"), node("2"), {URL: "http://10.0.0.13:8080/app", Route: "tc3", Status: "+H"}}},
 					httpdconf.Mount{Path: "/shop/", Balancer: "tomcat", BalancerPath: "/shop/", Reverse: true,
-						CookiePaths: []balancer.Rewrite{{From: "/app/shop", To: "/shop"}}})
+						CookiePaths: []balancer.CookieRewrite{{From: "/app/shop", To: "/shop"}}})
 			},
 		},
 		{
@@ -672,9 +672,9 @@ func TestReadFile(t *testing.T) {
 	wantMounts := []httpdconf.Mount{
 		{Pos: httpdconf.Pos{File: path, Line: 49}, Path: "/balancer-manager"},
 		{Pos: httpdconf.Pos{File: path, Line: 50}, Path: "/shop/", Balancer: "tomcat", BalancerPath: "/shop/", Reverse: true,
-			CookiePaths: []balancer.Rewrite{{From: "/app/shop", To: "/shop"}}},
+			CookiePaths: []balancer.CookieRewrite{{From: "/app/shop", To: "/shop"}}},
 		{Pos: httpdconf.Pos{File: path, Line: 53}, Path: "/", Balancer: "php", BalancerPath: "/", Reverse: true,
-			CookiePaths: []balancer.Rewrite{{From: "/app/shop", To: "/shop"}}},
+			CookiePaths: []balancer.CookieRewrite{{From: "/app/shop", To: "/shop"}}},
 	}
 	if diff := cmp.Diff(wantMounts, c.Mounts, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)
