@@ -130,7 +130,6 @@ func New(cfg Config) (*Balancer, error) {
 	}
 	ch := make(chan struct{})
 	b.changeCh.Store(&ch)
-	b.budget.init(retryBudgetCap)
 	cfg = cfg.clone()
 	s, err := b.buildSnapshot(&cfg, nil)
 	if err != nil {
@@ -165,12 +164,12 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath string, pass *ProxyPass) {
 	st := newRequestState(b, r, path, rawPath)
 	st.pass = pass
+	b.budget.begin() // ended by finish
 	defer st.finish()
 	if b.closed.Load() {
 		st.fail(w, r, errClosedRequest)
 		return
 	}
-	b.budget.deposit(st.snap.retryRatio)
 	if m, err := b.chooseWait(st); m == nil {
 		st.fail(w, r, err)
 		return

@@ -1,64 +1,53 @@
 package balancer
 
-import (
-	"math"
-	"sync/atomic"
-)
+import "sync/atomic"
 
-// retryBudget limits retries of requests already sent to a share of recent
-// requests, so that a failing fleet is not hit with more traffic than the
-// clients send: every request deposits ratio of a token, up to a cap, and a
-// retry takes one whole token. With ratio 0.2 at most one request in five
-// is retried over time; the cap lets a quiet balancer retry a short burst.
-//
-// The ratio is the configuration's (Config.RetryBudget), passed with each
-// deposit, so a new ratio applies to the next request and the tokens saved
-// are kept.
-type retryBudget struct {
-	cap    float64
-	tokens atomic.Uint64 // float64 bits
-}
-
-// The retry budget's defaults: Config.RetryBudget zero means
-// defaultRetryRatio; the budget starts with and holds at most
-// retryBudgetCap retries.
+// Defaults of the retry budget (Config.RetryBudget and RetryBudgetMin).
 const (
-	defaultRetryRatio = 0.2
-	retryBudgetCap    = 10
+	defaultRetryBudget    = 0.4
+	defaultRetryBudgetMin = 3
 )
 
-func (rb *retryBudget) init(capacity float64) {
-	rb.cap = capacity
-	rb.tokens.Store(math.Float64bits(capacity))
+// retryBudget limits the retries of requests already sent by concurrency,
+// as Envoy's retry budget does: at any moment at most ratio × the client
+// requests in flight, or min if that is more, may be retrying. A request
+// holds each retry it made until it ends. Losing one member of three
+// makes a third of the requests in flight retry at once, which a ratio
+// above 1/3 absorbs. A fleet that fails every request is not amplified
+// without bound: a retry is held at least as long as its own attempt, and
+// a retrying request stays in flight longer, so retries per request are
+// at most ratio/(1−ratio) (2/3 for 0.4) plus what min allows.
+//
+// The zero value admits no retry until init. Safe for concurrent use.
+type retryBudget struct {
+	active   atomic.Int64 // client requests in flight
+	retrying atomic.Int64 // retries held by requests in flight
 }
 
-// deposit credits one request with ratio of a token.
-func (rb *retryBudget) deposit(ratio float64) {
-	if ratio <= 0 {
-		return
-	}
-	for {
-		old := rb.tokens.Load()
-		t := math.Float64frombits(old)
-		if t >= rb.cap {
-			return
-		}
-		t = math.Min(t+ratio, rb.cap)
-		if rb.tokens.CompareAndSwap(old, math.Float64bits(t)) {
-			return
-		}
+// begin counts a client request in flight.
+func (rb *retryBudget) begin() { rb.active.Add(1) }
+
+// end counts a client request out, with the retries it held.
+func (rb *retryBudget) end(held int32) {
+	rb.active.Add(-1)
+	if held != 0 {
+		rb.retrying.Add(-int64(held))
 	}
 }
 
-// withdraw takes one token for a retry, reporting whether there was one.
-func (rb *retryBudget) withdraw() bool {
+// acquire takes one retry if the budget has room for it: fewer than
+// max(min, ratio × active) retries are held.
+func (rb *retryBudget) acquire(ratio float64, min int64) bool {
 	for {
-		old := rb.tokens.Load()
-		t := math.Float64frombits(old)
-		if t < 1 {
+		r := rb.retrying.Load()
+		limit := int64(ratio * float64(rb.active.Load()))
+		if limit < min {
+			limit = min
+		}
+		if r >= limit {
 			return false
 		}
-		if rb.tokens.CompareAndSwap(old, math.Float64bits(t-1)) {
+		if rb.retrying.CompareAndSwap(r, r+1) {
 			return true
 		}
 	}

@@ -83,17 +83,40 @@ type Config struct {
 	// idempotent request (see IsIdempotent) whose connection broke after
 	// it was sent and before any response byte came back goes to a member
 	// it has not tried, within MaxAttempts and the retry budget, if its
-	// body can be sent again (it had none, or it has GetBody).
+	// body can be sent again (it had none, it has GetBody, or ReplayBuffer
+	// kept it).
 	DisableIdempotentRetry bool
 
 	// IsIdempotent decides which requests may be sent twice; nil means
 	// DefaultIdempotent.
 	IsIdempotent func(*http.Request) bool
 
-	// RetryBudget is the share of recent requests that may be retried after
-	// they were sent, 0..1; zero means 0.2. The budget starts with, and
-	// holds at most, 10 retries, so a quiet balancer can retry a burst.
+	// RetryBudget bounds the retries of requests already sent (see
+	// DisableIdempotentRetry) by concurrency, as Envoy's retry budget
+	// does: at any moment at most this share of the client requests in
+	// flight may be retrying, 0..1; zero means 0.4. A request holds its
+	// retries until it ends. Losing one member of three makes a third of
+	// the requests in flight retry at once, which the default absorbs; a
+	// fleet failing every request after it was sent gets at most
+	// ratio/(1−ratio) retries per client request (2/3 by default) plus
+	// RetryBudgetMin in flight. Failover before anything was sent
+	// (Apache's) is bounded by MaxAttempts only.
 	RetryBudget float64
+
+	// RetryBudgetMin is how many retries may be in flight whatever the
+	// share allows, so that a quiet balancer can retry at all; zero means
+	// 3, a negative value means none beyond the share.
+	RetryBudgetMin int
+
+	// ReplayBuffer is the most bytes of an idempotent request's body the
+	// balancer keeps so that it can send the request again after its
+	// connection was lost (see DisableIdempotentRetry): it applies to
+	// bodies that declare their length (Content-Length) of at most this
+	// many bytes and have no GetBody, such as those of requests from an
+	// http.Server. Larger bodies and bodies of unknown length (streamed,
+	// chunked) are not kept, and such requests are not sent twice. Zero
+	// means DefaultReplayBuffer (64 KiB); a negative value keeps nothing.
+	ReplayBuffer int
 
 	// DisableForceRecovery keeps members in error state even when all of
 	// them are (Apache's forcerecovery=Off). By default, when every member

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"syscall"
 
 	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
@@ -53,7 +51,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			// member into error state, without failing over.
 			m.enterError(b.now(), "name resolution failed")
 			return nil, &resolveError{err}
-		case notSent(err) && st.body.untouched():
+		case notSent(err) && st.body.rewind():
 			// Nothing reached the member.
 			m.enterError(b.now(), "connection failed")
 			b.attemptDone(st, err)
@@ -87,16 +85,21 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // mayRetrySent reports whether a request whose connection failed after it
 // was sent may go to another member: it is idempotent, its body can be sent
-// again, no response byte came back, attempts and the retry budget are left.
+// again (none, GetBody, or kept whole by the replay buffer), the connection
+// was lost before any response byte, attempts and the retry budget are
+// left.
 func (b *Balancer) mayRetrySent(st *requestState, req *http.Request, err error) bool {
 	s := st.snap
-	if s.noIdempotentRetry || int(st.attempts) >= s.maxAttempts || !connectionLost(err) {
+	if s.noIdempotentRetry || int(st.attempts) >= s.maxAttempts || !transport.ConnectionLost(err) {
 		return false
 	}
-	if !s.isIdempotent(req) || !st.body.untouched() && req.GetBody == nil {
+	if !s.isIdempotent(req) {
 		return false
 	}
-	if req.GetBody != nil && !st.body.untouched() {
+	if !st.body.rewind() {
+		if req.GetBody == nil {
+			return false
+		}
 		body, gerr := req.GetBody()
 		if gerr != nil {
 			return false
@@ -104,19 +107,23 @@ func (b *Balancer) mayRetrySent(st *requestState, req *http.Request, err error) 
 		st.body.rc = body
 		st.body.touched.Store(false)
 	}
-	return b.budget.withdraw()
-}
-
-// connectionLost reports whether err says the connection broke before any
-// response byte arrived (reset, closed, broken pipe), as opposed to a
-// timeout (the member may still be working) or a malformed response.
-func connectionLost(err error) bool {
-	if transport.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+	if !b.budget.acquire(s.retryRatio, s.budgetMin) {
 		return false
 	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED)
+	st.retriesHeld++
+	return true
+}
+
+// keepBody turns on the replay buffer for out's body when it may be sent
+// twice and nothing else can give it again: the request is idempotent,
+// retries are on, it has no GetBody, and its declared length fits.
+func (st *requestState) keepBody(out *http.Request) {
+	s := st.snap
+	if s.replayLimit <= 0 || s.noIdempotentRetry || out.GetBody != nil ||
+		out.ContentLength <= 0 || out.ContentLength > int64(s.replayLimit) || !s.isIdempotent(out) {
+		return
+	}
+	st.body.limit = int(out.ContentLength)
 }
 
 // idempotent reports whether a request may be sent twice: GET, HEAD,
@@ -169,7 +176,7 @@ func retarget(req *http.Request, st *requestState, m *member) *http.Request {
 	r2.URL = &u
 	st.setURL(r2, m)
 	if r2.Body != nil && r2.Body != http.NoBody {
-		r2.Body = &st.body
+		r2.Body = st.body.reader()
 	}
 	return r2
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/transport"
 )
@@ -232,34 +235,46 @@ func TestClientCancelDoesNotCount(t *testing.T) {
 	}
 }
 
-// The retry budget bounds retries after send to a share of the requests.
+// The retry budget bounds retries after send by concurrency: one request
+// at a time is always within the minimum (3 retries in flight), and with
+// no minimum a share of one request in flight allows none.
 func TestRetryBudget(t *testing.T) {
-	closer := newBackend(t, "closer", "close")
-	ok := newBackend(t, "ok", "ok")
-	b := mustNew(t, balancer.Config{Name: "r", RetryBudget: 0.1, Members: []balancer.Member{{URL: closer.srv.URL}, {URL: ok.srv.URL}}})
-	front := httptest.NewServer(b)
-	t.Cleanup(front.Close)
-	const n = 200
-	failed := 0
-	for range n {
-		res, err := http.Get(front.URL + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 {
-			failed++
-		}
-	}
-	// Half the requests go to closer first (round robin, it never enters
-	// error state). The budget allows 10 to start with plus 0.1 per request.
-	retried := int(ok.calls.Load()) - (n - int(closer.calls.Load()))
-	t.Logf("%d requests: closer tried %d times, %d retried, %d failed", n, closer.calls.Load(), retried, failed)
-	if max := 10 + n/10; retried > max || retried < max-2 {
-		t.Errorf("retried %d, want about %d (budget 10 + 10%% of %d)", retried, max, n)
-	}
-	if failed+retried != int(closer.calls.Load()) {
-		t.Errorf("failed %d + retried %d != closer's %d", failed, retried, closer.calls.Load())
+	for _, tc := range []struct {
+		name        string
+		ratio       float64
+		min         int
+		wantRetried bool
+	}{
+		{"default minimum", 0, 0, true},
+		{"no minimum, share below one request", 0.1, -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			closer := newBackend(t, "closer", "close")
+			ok := newBackend(t, "ok", "ok")
+			b := mustNew(t, balancer.Config{Name: "r", RetryBudget: tc.ratio, RetryBudgetMin: tc.min,
+				Members: []balancer.Member{{URL: closer.srv.URL}, {URL: ok.srv.URL}}})
+			front := httptest.NewServer(b)
+			t.Cleanup(front.Close)
+			const n = 20
+			failed := 0
+			for range n {
+				res, err := http.Get(front.URL + "/")
+				require.NoError(t, err)
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					failed++
+				}
+			}
+			// Round robin: half the requests go to closer first.
+			retried := int(ok.calls.Load()) - (n - int(closer.calls.Load()))
+			t.Logf("%d requests one at a time: closer tried %d times, %d retried, %d failed", n, closer.calls.Load(), retried, failed)
+			assert.Equal(t, int(closer.calls.Load()), failed+retried)
+			if tc.wantRetried {
+				assert.Equal(t, n/2, retried)
+			} else {
+				assert.Zero(t, retried)
+			}
+		})
 	}
 }

@@ -53,9 +53,11 @@ type requestState struct {
 
 	status   int   // the status the client got
 	attempts int32 // failover attempts made after the first
-	tier     int32
-	reason   Reason
-	hasRoute bool
+	// retriesHeld counts the retry budget's retries this request holds.
+	retriesHeld int32
+	tier        int32
+	reason      Reason
+	hasRoute    bool
 	// routeChanged is BALANCER_ROUTE_CHANGED: set by a choice that did
 	// not follow the request's route, kept by later attempts.
 	routeChanged bool
@@ -163,6 +165,7 @@ func (st *requestState) rewrite(pr *httputil.ProxyRequest) {
 	if out.Body != nil && out.Body != http.NoBody {
 		st.body.rc = out.Body
 		out.Body = &st.body
+		st.keepBody(out)
 	}
 	out.Host = ""
 	if s.fwd.preserveHost {
@@ -337,6 +340,7 @@ func (st *requestState) finish() {
 	for _, t := range st.tried {
 		t.lb.AddBusy(-1)
 	}
+	b.budget.end(st.retriesHeld)
 }
 
 // requestHeadSize estimates the bytes of the request line and headers.

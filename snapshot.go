@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -56,6 +57,8 @@ type snapshot struct {
 
 	noIdempotentRetry bool
 	noFailover        bool
+	budgetMin         int64 // Config.RetryBudgetMin with its default
+	replayLimit       int   // Config.ReplayBuffer with its default; 0 = off
 	maxAttempts       int
 	forceRecover      bool
 }
@@ -103,11 +106,24 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		}
 	}
 	s.failOn = append([]int(nil), cfg.FailOnStatus...)
-	if cfg.RetryBudget < 0 || cfg.RetryBudget > 1 {
+	if cfg.RetryBudget < 0 || cfg.RetryBudget > 1 || math.IsNaN(cfg.RetryBudget) {
 		return nil, fmt.Errorf("balancer: retrybudget %v: out of range 0..1", cfg.RetryBudget)
 	}
 	if s.retryRatio == 0 {
-		s.retryRatio = defaultRetryRatio
+		s.retryRatio = defaultRetryBudget
+	}
+	s.budgetMin = int64(cfg.RetryBudgetMin)
+	switch {
+	case cfg.RetryBudgetMin == 0:
+		s.budgetMin = defaultRetryBudgetMin
+	case cfg.RetryBudgetMin < 0:
+		s.budgetMin = 0
+	}
+	switch {
+	case cfg.ReplayBuffer == 0:
+		s.replayLimit = DefaultReplayBuffer
+	case cfg.ReplayBuffer > 0:
+		s.replayLimit = cfg.ReplayBuffer
 	}
 	s.proxy = httputil.ReverseProxy{
 		Rewrite:        b.rewrite,

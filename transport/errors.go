@@ -1,10 +1,13 @@
 package transport
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 var (
@@ -129,4 +132,46 @@ func (e *dialError) Unwrap() error { return e.err }
 func isNetTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// ConnectionLost reports whether err says the connection to the member was
+// lost after the request was handed to it and before a response came back,
+// whichever way the loss showed: a reset (ECONNRESET), the member closing
+// (io.EOF, io.ErrUnexpectedEOF, net/http's "server closed idle
+// connection"), a connection closed under the request ([net.ErrClosed],
+// "use of closed network connection", [io.ErrClosedPipe]), a broken pipe
+// (EPIPE) or an aborted connection (ECONNABORTED). All of them mean the
+// same: the member may or may not have seen the request, and no answer
+// will come. It is false for nil, for timeouts ([IsTimeout], net timeouts),
+// for the end of the request's context and for [NotSent] errors (those are
+// failed over without this question).
+func ConnectionLost(err error) bool {
+	if err == nil || NotSent(err) || IsTimeout(err) || isNetTimeout(err) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED) {
+		return true
+	}
+	// Some of net/http's errors carry the cause as text only.
+	msg := err.Error()
+	for _, s := range lostMessages {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// lostMessages are the texts of lost-connection errors that do not wrap
+// their cause.
+var lostMessages = [...]string{
+	"use of closed network connection",
+	"connection reset by peer",
+	"broken pipe",
+	"server closed idle connection",
+	"http2: client connection lost",
 }
