@@ -23,6 +23,7 @@ type killResult struct {
 	arrivals         int // requests the members received whole
 	resent           int // arrivals beyond the first of an id
 	duplicates       int // ids received more than once
+	short            int // bodies that arrived not whole
 }
 
 // sendWave sends n requests at once through front, ids prefix-0..n-1, and
@@ -126,6 +127,9 @@ func runKill(t *testing.T, method string, disableReuse bool, replay int, resend 
 	for _, p := range procs {
 		n, ids := p.received()
 		r.arrivals += n
+		p.mu.Lock()
+		r.short += p.short
+		p.mu.Unlock()
 		for id, c := range ids {
 			seen[id] += c
 		}
@@ -154,8 +158,9 @@ func TestKillMemberInFlight(t *testing.T) {
 			name := fmt.Sprintf("%s/reuse=%v", method, reuse)
 			t.Run(name, func(t *testing.T) {
 				r := runKill(t, method, !reuse, 0, method != http.MethodPost)
-				t.Logf("%s: %d client requests, %d client errors, %d arrivals at members, %d re-sent, %d ids received twice",
-					name, r.requests, r.errors, r.arrivals, r.resent, r.duplicates)
+				t.Logf("%s: %d client requests, %d client errors, %d arrivals at members, %d re-sent, %d ids received twice, %d bodies not whole",
+					name, r.requests, r.errors, r.arrivals, r.resent, r.duplicates, r.short)
+				assert.Zero(t, r.short, "bodies that arrived not whole")
 				if method == http.MethodPost {
 					assert.Zero(t, r.duplicates, "POSTs received twice")
 					assert.Equal(t, 10, r.errors, "POSTs in flight on the killed member get 502, the others succeed")

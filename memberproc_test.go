@@ -93,9 +93,12 @@ type memberProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 
-	mu     sync.Mutex
-	recv   map[string]int // request id -> times received whole
-	total  int
+	mu    sync.Mutex
+	recv  map[string]int // request id -> times received whole
+	total int
+	// short counts requests with a body whose length was not 1024 (the
+	// body the tests send).
+	short  int
 	notify chan struct{} // receives after every "recv" line (buffered 1)
 	exited chan struct{}
 }
@@ -127,6 +130,9 @@ func startMemberProc(t *testing.T, mode string) *memberProc {
 				p.mu.Lock()
 				p.recv[f[1]]++
 				p.total++
+				if f[2] != http.MethodGet && f[3] != "1024" {
+					p.short++
+				}
 				p.mu.Unlock()
 				select {
 				case p.notify <- struct{}{}:

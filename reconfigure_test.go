@@ -176,19 +176,39 @@ var reconfigureTests = map[string]func(t *testing.T){
 		assert.Equal(t, []string{"b", "Bad Gateway"}, seq(t, b, 2, nil), "b, then a fails")
 	},
 	"RetryBudget": func(t *testing.T) {
-		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: failSent(newStub(), "a")})
-		// Spend the budget: with 0.2 a token per request, retries soon
-		// run out.
-		spent := false
-		for range 100 {
-			if seq(t, b, 1, nil)[0] == "Bad Gateway" {
-				spent = true
-				break
-			}
-		}
-		require.True(t, spent, "the default budget ran out")
+		// One request in flight and no minimum: a share of 0.4 allows no
+		// retry, a share of 1 allows one.
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), RetryBudgetMin: -1, Transport: failSent(newStub(), "a")})
+		assert.Equal(t, []string{"Bad Gateway"}, seq(t, b, 1, nil), "0.4 of one request")
 		reconfigure(t, b, func(c *balancer.Config) { c.RetryBudget = 1 })
-		assert.Equal(t, []string{"b", "b", "b", "b", "b", "b"}, seq(t, b, 6, nil), "a token per request: every retry allowed")
+		assert.Equal(t, []string{"b", "b"}, seq(t, b, 2, nil), "all of one request: retried")
+	},
+	"RetryBudgetMin": func(t *testing.T) {
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: failSent(newStub(), "a")})
+		assert.Equal(t, []string{"b"}, seq(t, b, 1, nil), "the default minimum allows a retry")
+		reconfigure(t, b, func(c *balancer.Config) { c.RetryBudgetMin = -1 })
+		assert.Equal(t, []string{"b", "Bad Gateway"}, seq(t, b, 2, nil), "b, then a fails: no minimum")
+	},
+	"ReplayBuffer": func(t *testing.T) {
+		// a reads the body, then the connection is lost.
+		st := newStub()
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Host == "a" {
+				io.Copy(io.Discard, r.Body)
+				return nil, errSentFailure
+			}
+			return st.RoundTrip(r)
+		})
+		put := func(r *http.Request) {
+			r.Method = http.MethodPut
+			r.Header.Set("Idempotency-Key", "k")
+			r.Body = io.NopCloser(strings.NewReader("body"))
+			r.ContentLength = 4
+		}
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: rt})
+		assert.Equal(t, []string{"b"}, seq(t, b, 1, put), "the body was kept and re-sent")
+		reconfigure(t, b, func(c *balancer.Config) { c.ReplayBuffer = -1 })
+		assert.Equal(t, []string{"b", "Bad Gateway"}, seq(t, b, 2, put), "b, then a fails: nothing kept")
 	},
 	"DisableForceRecovery": func(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: newStub()})
