@@ -35,7 +35,9 @@ func directiveTable() []struct {
 		{"BalancerMember", (*parser).balancerMember},
 		{"ProxySet", (*parser).proxySet},
 		{"ProxyPass", (*parser).proxyPass},
-		{"ProxyPassMatch", (*parser).skipRegexPass},
+		{"ProxyPassMatch", (*parser).proxyPass},
+		{"ServerName", (*parser).serverName},
+		{"ServerAlias", (*parser).serverAlias},
 		{"ProxyPassReverse", (*parser).proxyPassReverse},
 		{"ProxyPassReverseCookieDomain", (*parser).cookieMap},
 		{"ProxyPassReverseCookiePath", (*parser).cookieMap},
@@ -53,10 +55,23 @@ func directiveTable() []struct {
 		{"ServerRoot", (*parser).serverRoot},
 		{"Define", (*parser).define},
 		{"UnDefine", (*parser).undefine},
+		{"Require", (*parser).require},
+		{"Order", (*parser).order},
+		{"Allow", (*parser).allowDeny},
+		{"Deny", (*parser).allowDeny},
+		{"Satisfy", (*parser).satisfy},
+		{"RemoteIPHeader", (*parser).refuseAccess},
+		{"RemoteIPProxyProtocol", (*parser).refuseAccess},
+		{"AuthType", (*parser).refuseAccess},
+		{"AuthMerging", (*parser).authMerging},
 	}
 }
 
 func (p *parser) directive(sc scope, pos Pos, word, rest string, incDepth int) error {
+	if sc.urlProxy && !accessDirectives[strings.ToLower(word)] && !strings.EqualFold(word, "Include") && !strings.EqualFold(word, "IncludeOptional") {
+		p.warn(pos, word, "skipped: only access rules are read in <Proxy> sections of URLs that are not balancers")
+		return nil
+	}
 	for _, d := range directiveTable() {
 		if strings.EqualFold(d.name, word) {
 			return d.fn(p, &dctx{sc: sc, pos: pos, name: d.name, args: rest, incDepth: incDepth})
@@ -182,17 +197,24 @@ func (p *parser) proxyPass(d *dctx) error {
 	if d.sc.balancer != nil {
 		return d.errorf("not allowed inside <Proxy>")
 	}
-	m := Mount{Pos: d.pos, InLocation: d.sc.inLocation, VirtualHost: d.sc.vhost}
+	m := Mount{Pos: d.pos, InLocation: d.sc.inLocation, VirtualHost: d.sc.vhost, VHost: d.sc.vhostIdx}
 	var ps paramTable
 	haveF, haveR := d.sc.inLocation, false
 	if haveF {
+		if d.name == "ProxyPassMatch" {
+			return d.errorf("in <Location %s>: use <LocationMatch> (not supported) or write ProxyPassMatch outside <Location>", d.sc.location)
+		}
 		m.Path = d.sc.location
 	}
 	for _, w := range words(d.args) {
 		if !haveF {
-			if w == "~" {
-				p.warn(d.pos, d.name, "regular-expression mapping skipped: outside the balancing subset")
-				return nil
+			if w == "~" && m.Regex == "" && d.name == "ProxyPass" {
+				m.Regex = "~"
+				continue
+			}
+			if m.Regex == "~" || d.name == "ProxyPassMatch" {
+				m.Regex, haveF = w, true
+				continue
 			}
 			m.Path, haveF = w, true
 			continue
@@ -282,8 +304,41 @@ func (p *parser) proxyPass(d *dctx) error {
 	return nil
 }
 
-func (p *parser) skipRegexPass(d *dctx) error {
-	p.warn(d.pos, d.name, "regular-expression mapping skipped: outside the balancing subset")
+// serverName records ServerName [scheme://]name[:port].
+func (p *parser) serverName(d *dctx) error {
+	a, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if i := strings.Index(a, "://"); i >= 0 {
+		a = a[i+3:]
+	}
+	if strings.HasPrefix(a, "[") {
+		if i := strings.IndexByte(a, ']'); i > 0 {
+			a = a[:i+1]
+		}
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		a = a[:i]
+	}
+	if d.sc.inVhost {
+		p.file.VirtualHosts[d.sc.vhostIdx-1].ServerName = a
+	} else {
+		p.file.ServerName = a
+	}
+	return nil
+}
+
+// serverAlias records ServerAlias names of a <VirtualHost>.
+func (p *parser) serverAlias(d *dctx) error {
+	if !d.sc.inVhost {
+		return d.errorf("ServerAlias only used in <VirtualHost>")
+	}
+	ws := words(d.args)
+	if len(ws) == 0 {
+		return d.errorf("needs at least one name")
+	}
+	vh := p.file.VirtualHosts[d.sc.vhostIdx-1]
+	vh.Aliases = append(vh.Aliases, ws...)
 	return nil
 }
 
@@ -295,7 +350,7 @@ func (p *parser) proxyPassReverse(d *dctx) error {
 	if len(ws) == 0 || len(ws) > 3 {
 		return d.errorf("takes one, two or three arguments")
 	}
-	rm := ReverseMap{Pos: d.pos, VirtualHost: d.sc.vhost}
+	rm := ReverseMap{Pos: d.pos, VirtualHost: d.sc.vhost, VHost: d.sc.vhostIdx}
 	var opt []string
 	if d.sc.inLocation {
 		rm.Path, rm.URL, opt = d.sc.location, ws[0], ws[1:]
@@ -333,7 +388,7 @@ func (p *parser) cookieMap(d *dctx) error {
 	if len(ws) < 2 || len(ws) > 3 {
 		return d.errorf("takes two or three arguments")
 	}
-	cm := CookieMap{Pos: d.pos, Internal: ws[0], Public: ws[1], VirtualHost: d.sc.vhost}
+	cm := CookieMap{Pos: d.pos, Internal: ws[0], Public: ws[1], VirtualHost: d.sc.vhost, VHost: d.sc.vhostIdx}
 	if len(ws) == 3 {
 		if !strings.EqualFold(ws[2], "interpolate") {
 			return d.errorf("%q: unknown option (only interpolate)", ws[2])
@@ -477,6 +532,7 @@ func (p *parser) setHandler(d *dctx) error {
 	switch {
 	case d.sc.inLocation:
 		p.file.ManagerPaths = append(p.file.ManagerPaths, d.sc.location)
+		d.sc.section.Manager = true
 	case d.sc.balancer != nil:
 		p.warn(d.pos, d.name, "balancer-manager inside <Proxy> skipped")
 	default:
@@ -604,4 +660,17 @@ func ifVersion(args []string) (bool, string) {
 		return false, "unknown operator " + op
 	}
 	return r != neg, ""
+}
+
+// authMerging accepts httpd's default (Off) and refuses the others, which
+// combine sections' Require trees in ways not implemented here.
+func (p *parser) authMerging(d *dctx) error {
+	a, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(a, "off") {
+		return d.errorf("AuthMerging %s cannot be enforced here: only Off (a section's Require lines replace the enclosing ones')", a)
+	}
+	return nil
 }

@@ -17,7 +17,7 @@ const routePlaceholder = "%{BALANCER_WORKER_ROUTE}e"
 // Any other Header line is skipped with a warning.
 func (p *parser) header(d *dctx) error {
 	ws := words(d.args)
-	rc := RouteCookie{Pos: d.pos, VirtualHost: d.sc.vhost}
+	rc := RouteCookie{Pos: d.pos, VirtualHost: d.sc.vhost, VHost: d.sc.vhostIdx}
 	if d.sc.balancer != nil {
 		rc.Balancer = d.sc.balancer.Name
 	}

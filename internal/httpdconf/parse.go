@@ -95,6 +95,8 @@ type parser struct {
 	workers   map[string]*Member               // authority key -> ProxyPass worker
 	templates map[string]*HCTemplate           // lower-cased name -> first template
 	exprs     map[string]int                   // lower-cased name -> index in File.HCExprs
+
+	sawAccess bool // skipBody saw an access directive
 }
 
 func newParser(fsys fs.FS, display func(string) string) *parser {
@@ -119,7 +121,13 @@ type scope struct {
 	inLocation bool
 	vhost      string // the <VirtualHost> addresses, if inVhost
 	inVhost    bool
+	vhostIdx   int // 1-based index in File.VirtualHosts
 	depth      int // section nesting
+
+	section  *Section  // the <Location> or <Proxy> access rules go to
+	group    *reqGroup // the open <RequireAll|Any|None>, if any
+	inReqAll bool      // group is a <RequireAll>: negative rules allowed
+	urlProxy bool      // inside <Proxy> of a URL that is not a balancer
 }
 
 // source is one file being read.
@@ -205,10 +213,13 @@ func (p *parser) skipBody(src *source, end string, open Pos) error {
 		if err != nil {
 			return err
 		}
+		word, _ := getWord(text)
+		if accessDirectives[strings.ToLower(strings.TrimSuffix(word, ">"))] {
+			p.sawAccess = true
+		}
 		if text[0] != '<' {
 			continue
 		}
-		word, _ := getWord(text)
 		if strings.HasPrefix(word, "</") {
 			tag := strings.TrimSuffix(word[2:], ">")
 			want := end
@@ -335,23 +346,34 @@ func (p *parser) section(src *source, sc scope, pos Pos, word, rest string, incD
 		if len(args) == 0 {
 			return pos.Errorf(dname, "<VirtualHost> requires at least one address")
 		}
-		inner.inVhost, inner.vhost = true, strings.Join(args, " ")
+		p.file.VirtualHosts = append(p.file.VirtualHosts, &VirtualHost{Pos: pos, Addrs: args})
+		inner.inVhost, inner.vhost, inner.vhostIdx = true, strings.Join(args, " "), len(p.file.VirtualHosts)
 		return p.parseBody(src, inner, name, pos, incDepth)
 	case "proxy":
-		if sc.inLocation || sc.balancer != nil {
+		if sc.inLocation || sc.balancer != nil || sc.section != nil {
 			return pos.Errorf(dname, "<Proxy> is not allowed inside <Location> or <Proxy>")
 		}
 		if len(args) == 0 {
 			return pos.Errorf(dname, "<Proxy> requires a URL")
 		}
+		sec := &Section{Pos: pos, Proxy: true, Path: args[0], VirtualHost: sc.vhost, VHost: sc.vhostIdx}
+		inner.section = sec
 		if !isBalancerURL(args[0]) {
-			p.warn(pos, dname, "section for %q skipped: only balancer:// sections are part of the balancing subset", args[0])
-			return p.skipBody(src, name, pos)
+			inner.urlProxy = true
+			if err := p.parseBody(src, inner, name, pos, incDepth); err != nil {
+				return err
+			}
+			if !sec.HasAccess() {
+				p.warn(pos, dname, "section for %q skipped: only balancer:// sections are part of the balancing subset", args[0])
+			}
+			p.addSection(sec)
+			return nil
 		}
 		bn, ok := balancerName(args[0])
 		if !ok {
 			return pos.Errorf(dname, "bad syntax for a balancer name: %q", args[0])
 		}
+		sec.Path = bn
 		b := p.balancer(bn, pos)
 		var ps paramTable
 		for _, w := range args[1:] {
@@ -367,26 +389,47 @@ func (p *parser) section(src *source, sc scope, pos Pos, word, rest string, incD
 			}
 		}
 		inner.balancer = b
-		return p.parseBody(src, inner, name, pos, incDepth)
+		if err := p.parseBody(src, inner, name, pos, incDepth); err != nil {
+			return err
+		}
+		p.addSection(sec)
+		return nil
 	case "location":
-		if sc.inLocation || sc.balancer != nil {
+		if sc.inLocation || sc.balancer != nil || sc.section != nil {
 			return pos.Errorf(dname, "<Location> cannot occur within <Location> or <Proxy> section")
 		}
 		if len(args) == 0 || args[0] == "" {
 			return pos.Errorf(dname, "<Location> requires a path")
 		}
 		if args[0] == "~" {
-			p.warn(pos, dname, "regular-expression location skipped: outside the balancing subset")
-			return p.skipBody(src, name, pos)
+			return p.skipChecked(src, pos, name, dname, "regular-expression location")
 		}
 		if len(args) > 1 {
 			p.warn(pos, dname, "extra arguments ignored: %q", strings.Join(args[1:], " "))
 		}
-		inner.inLocation, inner.location = true, args[0]
-		return p.parseBody(src, inner, name, pos, incDepth)
+		sec := &Section{Pos: pos, Path: args[0], VirtualHost: sc.vhost, VHost: sc.vhostIdx}
+		inner.inLocation, inner.location, inner.section = true, args[0], sec
+		if err := p.parseBody(src, inner, name, pos, incDepth); err != nil {
+			return err
+		}
+		p.addSection(sec)
+		return nil
+	case "requireall", "requireany", "requirenone":
+		return p.requireSection(src, sc, pos, canonicalSection(name), args, incDepth)
+	case "directory", "directorymatch", "files", "filesmatch":
+		p.sawAccess = false
+		if err := p.skipBody(src, name, pos); err != nil {
+			return err
+		}
+		if p.sawAccess {
+			p.file.FileAccess = append(p.file.FileAccess, pos)
+			p.warn(pos, dname, "section skipped: its access rules apply only to requests httpd serves from files (proxied requests do not reach them)")
+			return nil
+		}
+		p.warn(pos, dname, "section skipped: outside the balancing subset")
+		return nil
 	}
-	p.warn(pos, dname, "section skipped: outside the balancing subset")
-	return p.skipBody(src, name, pos)
+	return p.skipChecked(src, pos, name, dname, "section")
 }
 
 var canonicalSections = map[string]string{
@@ -395,6 +438,30 @@ var canonicalSections = map[string]string{
 	"location": "Location", "locationmatch": "LocationMatch",
 	"directory": "Directory", "directorymatch": "DirectoryMatch",
 	"files": "Files", "filesmatch": "FilesMatch", "if": "If", "elseif": "ElseIf", "else": "Else",
+	"requireall": "RequireAll", "requireany": "RequireAny", "requirenone": "RequireNone",
+	"limit": "Limit", "limitexcept": "LimitExcept",
+}
+
+// skipChecked skips a section outside the subset, refusing it when it
+// holds access rules: skipping those would serve requests httpd refuses.
+func (p *parser) skipChecked(src *source, pos Pos, name, dname, what string) error {
+	p.sawAccess = false
+	if err := p.skipBody(src, name, pos); err != nil {
+		return err
+	}
+	if p.sawAccess {
+		return pos.Errorf(dname, "%s with access rules cannot be enforced here (only <Location path> and <Proxy> sections' are): refused rather than skipped", what)
+	}
+	p.warn(pos, dname, "%s skipped: outside the balancing subset", what)
+	return nil
+}
+
+// addSection records a <Location> or <Proxy> section that matters: one
+// with access rules or a balancer-manager.
+func (p *parser) addSection(s *Section) {
+	if s.HasAccess() || s.Manager {
+		p.file.Sections = append(p.file.Sections, s)
+	}
 }
 
 func canonicalSection(name string) string {

@@ -2,6 +2,7 @@ package httpdconf
 
 import (
 	"errors"
+	"github.com/proxybalancer/balancer/internal/access"
 	"net/http"
 	"strings"
 	"testing"
@@ -325,10 +326,12 @@ ProxyTimeout 45
 						Members: []*Member{{Pos: at(9), URL: "http://a b/", Name: "http://a b/", Route: "r 1", RetrySet: true}},
 					}},
 					ProxyPass: []Mount{
-						{Pos: at(13), Path: "/v/", Target: "balancer://v/", Balancer: "balancer://v", BalancerPath: "/", NoCanon: true, NoQuery: true, Mapping: "servlet", VirtualHost: "*:80 [::1]:80"},
-						{Pos: at(18), Path: "/loc", Target: "balancer://v/x/", Balancer: "balancer://v", BalancerPath: "/x/", InLocation: true, VirtualHost: "*:80 [::1]:80", Params: []Param{{"stickysession", "S"}}},
+						{Pos: at(13), Path: "/v/", Target: "balancer://v/", Balancer: "balancer://v", BalancerPath: "/", NoCanon: true, NoQuery: true, Mapping: "servlet", VirtualHost: "*:80 [::1]:80", VHost: 1},
+						{Pos: at(18), Path: "/loc", Target: "balancer://v/x/", Balancer: "balancer://v", BalancerPath: "/x/", InLocation: true, VirtualHost: "*:80 [::1]:80", VHost: 1, Params: []Param{{"stickysession", "S"}}},
 					},
 					ManagerPaths:      []string{"/mgr"},
+					Sections:          []*Section{{Pos: at(14), Path: "/mgr", VirtualHost: "*:80 [::1]:80", VHost: 1, Manager: true}},
+					VirtualHosts:      []*VirtualHost{{Pos: at(7), Addrs: []string{"*:80", "[::1]:80"}}},
 					Persist:           FlagOn,
 					BalancerGrowth:    20,
 					BalancerGrowthSet: true,
@@ -385,6 +388,7 @@ ProxyPassReverse "/" "balancer://lbbench/"
 					}},
 					ProxyPass: []Mount{{Pos: at(8), Path: "/", Target: "balancer://lbbench/", Balancer: "balancer://lbbench", BalancerPath: "/"}},
 					Reverse:   []ReverseMap{{Pos: at(9), Path: "/", URL: "balancer://lbbench/", Balancer: "balancer://lbbench", BalancerPath: "/"}},
+					Sections:  []*Section{{Pos: at(11), Path: "/", Require: access.AnyOf{access.All{Granted: true}}, RequirePos: at(12)}},
 				}
 			},
 		},
@@ -759,17 +763,13 @@ SetHandler balancer-manager
 		directive string
 		msg       string
 	}{
-		{1, "ServerName", "outside the balancing subset"},
 		{2, "<Directory>", "section skipped"},
 		{5, "<IfModule>", "every module is assumed loaded"},
 		{8, "BalancerMember", "retry=500ms read as 500 s"},
 		{8, "BalancerMember", "loadfactor=2.259 read as 2.25"},
 		{8, "BalancerMember", "iobuffersize=65536 accepted but ignored"},
 		{9, "BalancerMember", "shares the worker http://h:80/a of line 8"},
-		{10, "<Proxy>", "only balancer:// sections"},
 		{13, "<LocationMatch>", "section skipped"},
-		{15, "ProxyPassMatch", "regular-expression mapping skipped"},
-		{16, "ProxyPass", "regular-expression mapping skipped"},
 		{17, "Header", "only the route cookie recipe"},
 		{18, "Header", `condition "env=!BALANCER_ROUTE_CHANGED"`},
 		{20, "Include", "not followed"},

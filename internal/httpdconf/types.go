@@ -138,6 +138,19 @@ type File struct {
 	// ManagerPaths are the <Location> paths with "SetHandler
 	// balancer-manager", in order.
 	ManagerPaths []string
+	// Sections are the <Location> and <Proxy> sections with access rules
+	// or a balancer-manager handler, in configuration order (the order
+	// httpd merges them in).
+	Sections []*Section
+	// VirtualHosts are the <VirtualHost> sections in order; VHost fields
+	// index them from 1.
+	VirtualHosts []*VirtualHost
+	// ServerName is the main server's ServerName as written ("" if none).
+	ServerName string
+	// FileAccess lists the <Directory> and <Files> sections holding
+	// access rules: they apply to what httpd serves from files (the
+	// balancer-manager's URL too), never to proxied requests.
+	FileAccess []Pos
 
 	// Persist is BalancerPersist (Apache default Off). Apache then lets
 	// runtime state saved by the manager override this configuration after
@@ -448,6 +461,12 @@ type Mount struct {
 	// VirtualHost is the <VirtualHost> address the mapping was written in
 	// ("" for the main server).
 	VirtualHost string
+	// VHost is the 1-based index in File.VirtualHosts of the
+	// <VirtualHost> the directive was written in; 0 for the main server.
+	VHost int
+	// Regex is the regular expression of a ProxyPassMatch (or "ProxyPass
+	// ~"), as written; Path is then empty and Target may hold $1..$9.
+	Regex string
 }
 
 // ReverseMap is one ProxyPassReverse.
@@ -463,6 +482,7 @@ type ReverseMap struct {
 	BalancerPath string
 	Interpolate  bool
 	VirtualHost  string
+	VHost        int
 }
 
 // CookieMap is one ProxyPassReverseCookieDomain or
@@ -474,6 +494,7 @@ type CookieMap struct {
 	Public      string
 	Interpolate bool
 	VirtualHost string
+	VHost       int
 }
 
 // RouteCookie is the recognised form of Apache's documented recipe for
@@ -510,4 +531,18 @@ type RouteCookie struct {
 	// whose sticky cookie name equals Name).
 	Balancer    string
 	VirtualHost string
+	VHost       int
+}
+
+// VirtualHost is one <VirtualHost> section: its addresses and names.
+type VirtualHost struct {
+	Pos Pos
+	// Addrs are the section's addresses as written ("*:80",
+	// "_default_:443", "10.0.0.1", "[::1]:8080").
+	Addrs []string
+	// ServerName is the ServerName (without any scheme or port), "" if
+	// none; Aliases are the ServerAlias names, wildcards (* and ?) as
+	// written.
+	ServerName string
+	Aliases    []string
 }
