@@ -3,6 +3,7 @@ package httpdconf
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -32,10 +33,18 @@ func errAt(at apconf.Pos, directive, format string, args ...any) *Error {
 	return &Error{Pos: pos(at), Directive: directive, Msg: fmt.Sprintf(format, args...)}
 }
 
-func convert(f *apconf.File, opts Options) (*Config, error) {
+func convert(f *apconf.File, opts Options, path string) (*Config, error) {
 	c := &Config{
-		ManagerPaths: append([]string(nil), f.ManagerPaths...),
-		Persist:      f.Persist == apconf.FlagOn,
+		ManagerPaths:    append([]string(nil), f.ManagerPaths...),
+		Persist:         f.Persist == apconf.FlagOn,
+		StateFile:       opts.StateFile,
+		VirtualHostPort: opts.VirtualHostPort,
+	}
+	if c.Persist && c.StateFile == "" {
+		if path == "" {
+			return nil, errAt(f.PersistPos, "BalancerPersist", "On needs a state file: set Options.StateFile (a configuration read from a reader has no path to put it next to)")
+		}
+		c.StateFile = path + ".state.json"
 	}
 	for _, w := range f.Warnings {
 		c.Warnings = append(c.Warnings, Warning{Pos: Pos{w.File, w.Line}, Directive: w.Directive, Msg: w.Msg})
@@ -53,6 +62,19 @@ func convert(f *apconf.File, opts Options) (*Config, error) {
 	}
 	cv.globalRouteCookies()
 	if err := cv.mounts(); err != nil {
+		return nil, err
+	}
+	for _, v := range f.VirtualHosts {
+		vh := VirtualHost{Pos: pos(v.Pos), Addrs: append([]string(nil), v.Addrs...), ServerName: v.ServerName, Aliases: append([]string(nil), v.Aliases...)}
+		if vh.ServerName == "" {
+			vh.ServerName = f.ServerName
+		}
+		if err := parseVAddrs(&vh); err != nil {
+			return nil, errAt(v.Pos, "<VirtualHost>", "%v", err)
+		}
+		c.VirtualHosts = append(c.VirtualHosts, vh)
+	}
+	if err := cv.sections(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -339,24 +361,32 @@ func (cv *converter) mounts() error {
 			}
 		}
 	}
-	var domains, paths []balancer.CookieRewrite
+	// Cookie rules apply to the responses of their server: a virtual
+	// host's mounts take the main server's rules, then its own.
+	domains := map[int][]balancer.CookieRewrite{}
+	paths := map[int][]balancer.CookieRewrite{}
 	for _, r := range f.ReverseCookieDomain {
 		if rw, ok := cv.cookieRule(r, "ProxyPassReverseCookieDomain"); ok {
-			domains = append(domains, rw)
+			domains[r.VHost] = append(domains[r.VHost], rw)
 		}
 	}
 	for _, r := range f.ReverseCookiePath {
 		if rw, ok := cv.cookieRule(r, "ProxyPassReverseCookiePath"); ok {
-			paths = append(paths, rw)
+			paths[r.VHost] = append(paths[r.VHost], rw)
 		}
 	}
 	workers := map[*apconf.Member]string{}
-	vhosts := map[string]bool{}
 	for _, m := range src {
-		mt := Mount{Pos: pos(m.Pos), Path: m.Path}
-		if m.VirtualHost != "" && !vhosts[m.VirtualHost] {
-			vhosts[m.VirtualHost] = true
-			cv.warn(m.Pos, "ProxyPass", "mappings of <VirtualHost %s> are served for every host: virtual hosts are flattened", m.VirtualHost)
+		mt := Mount{Pos: pos(m.Pos), Path: m.Path, VHost: m.VHost, InLocation: m.InLocation}
+		if m.Regex != "" {
+			re, err := regexp.Compile(m.Regex)
+			if err != nil {
+				return errAt(m.Pos, "ProxyPassMatch", "%s: %v (Go's regexp has no backreferences or lookaround)", m.Regex, err)
+			}
+			mt.Regex, mt.re = m.Regex, re
+			if strings.ContainsAny(m.Target, "?#") {
+				return errAt(m.Pos, "ProxyPassMatch", "%s: a target with a query or fragment is not supported", m.Target)
+			}
 		}
 		var kw []string
 		for _, k := range []struct {
@@ -378,6 +408,9 @@ func (cv *converter) mounts() error {
 		case m.Balancer != "":
 			mt.Balancer = strings.TrimPrefix(m.Balancer, "balancer://")
 			mt.BalancerPath = m.BalancerPath
+			if strings.ContainsAny(mt.Balancer, "$&\\") {
+				return errAt(m.Pos, "ProxyPassMatch", "%s: substitutions in the balancer name are not supported", m.Target)
+			}
 		case m.Worker != nil:
 			name, ok := workers[m.Worker]
 			if !ok {
@@ -388,6 +421,9 @@ func (cv *converter) mounts() error {
 				workers[m.Worker] = name
 			}
 			u, err := url.Parse(m.Target)
+			if err == nil && strings.ContainsAny(u.Host, "$&\\") {
+				return errAt(m.Pos, "ProxyPassMatch", "%s: substitutions in the host are not supported", m.Target)
+			}
 			if err != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 				return errAt(m.Pos, "ProxyPass", "%s: a target with a query or fragment is not supported", m.Target)
 			}
@@ -396,15 +432,19 @@ func (cv *converter) mounts() error {
 			return errAt(m.Pos, "ProxyPass", "%s: target %q not understood", m.Path, m.Target)
 		}
 		if mt.Balancer != "" {
-			mt.CookieDomains = append([]balancer.CookieRewrite(nil), domains...)
-			mt.CookiePaths = append([]balancer.CookieRewrite(nil), paths...)
+			mt.CookieDomains = append([]balancer.CookieRewrite(nil), domains[0]...)
+			mt.CookiePaths = append([]balancer.CookieRewrite(nil), paths[0]...)
+			if m.VHost != 0 {
+				mt.CookieDomains = append(mt.CookieDomains, domains[m.VHost]...)
+				mt.CookiePaths = append(mt.CookiePaths, paths[m.VHost]...)
+			}
 		}
 		cv.c.Mounts = append(cv.c.Mounts, mt)
 	}
 	for _, r := range f.Reverse {
 		hit := false
 		for i, m := range src {
-			if m.Exclude || m.Path != r.Path {
+			if m.Exclude || m.Path != r.Path || m.Regex != "" || m.VHost != r.VHost {
 				continue
 			}
 			if r.Balancer != "" && m.Balancer == r.Balancer && m.BalancerPath == r.BalancerPath ||

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -80,6 +81,18 @@ type Options struct {
 	// Observer, ErrorHandler, Transport, Now, ... Changing the fields read
 	// from the file is allowed; the result is validated by balancer.New.
 	Configure func(cfg *balancer.Config)
+
+	// VirtualHostPort, if not 0, is the port <VirtualHost> addresses are
+	// matched against, as if httpd listened on it (a configuration
+	// written for *:80 served on 127.0.0.1:8080). 0 means the port the
+	// request's connection came in on.
+	VirtualHostPort int
+
+	// StateFile is where the balancer-manager keeps its changes when the
+	// configuration says BalancerPersist On. Empty means the configuration
+	// file's path followed by ".state.json" (Load and Read); LoadReader and
+	// ReadReader then refuse BalancerPersist On.
+	StateFile string
 }
 
 // Config is a configuration read from httpd's files: plain values, safe to
@@ -99,8 +112,17 @@ type Config struct {
 	// balancer-manager", in order.
 	ManagerPaths []string
 	// Persist is BalancerPersist On: changes made through the manager
-	// should outlive a restart (manager.Config.StateFile).
-	Persist bool
+	// outlive a restart, kept in StateFile (manager.Config.StateFile).
+	Persist   bool
+	StateFile string
+	// VirtualHosts are the <VirtualHost> sections, in order; Mount.VHost
+	// and Section.VHost index them from 1.
+	VirtualHosts []VirtualHost
+	// Sections are the <Location> and <Proxy> sections with access rules
+	// or a balancer-manager, in configuration order.
+	Sections []Section
+	// VirtualHostPort is Options.VirtualHostPort.
+	VirtualHostPort int
 	// Warnings lists what was read but not honoured, in order: the parser's
 	// warnings first, then those of the mapping.
 	Warnings []Warning
@@ -141,9 +163,24 @@ type Mount struct {
 	// Reverse is set when a ProxyPassReverse has the same path and target.
 	Reverse bool
 	// CookieDomains and CookiePaths are the ProxyPassReverseCookieDomain
-	// and ProxyPassReverseCookiePath rules, in order (the same for every
-	// mount).
+	// and ProxyPassReverseCookiePath rules, in order: the main server's,
+	// then those of the mount's virtual host.
 	CookieDomains, CookiePaths []balancer.CookieRewrite
+	// InLocation is set for a ProxyPass inside <Location>: httpd checks
+	// those first.
+	InLocation bool
+	// VHost is the 1-based index in Config.VirtualHosts of the
+	// <VirtualHost> the ProxyPass was written in; 0 for the main server,
+	// whose mounts every virtual host also serves (before its own, as
+	// httpd checks them).
+	VHost int
+	// Regex is the regular expression of a ProxyPassMatch; Path is then
+	// empty and BalancerPath may hold $0..$9 (and &, the whole match),
+	// replaced by the groups of the request path. When the target has
+	// no substitution, the whole request path is appended to it, as in
+	// httpd.
+	Regex string
+	re    *regexp.Regexp
 }
 
 // Loaded is a configuration ready to serve. Its fields are set by Build and
@@ -158,12 +195,22 @@ type Loaded struct {
 	// Workers are the one-member balancers of ProxyPass lines with
 	// ordinary URL targets, in the order of Config.Workers.
 	Workers []*balancer.Balancer
-	// Mux routes requests by the ProxyPass mounts. Mux.Wrap(next) hands
-	// excluded and unmatched requests to next.
+	// Mux routes requests by the main server's ProxyPass mounts (prefix
+	// mounts only), without access rules or virtual hosts: for programs
+	// that want the mounts alone. Handler is what the configuration says.
 	Mux *balancer.Mux
-	// Handler serves the mounts and answers 404 to excluded and unmatched
-	// requests (Mux.ServeHTTP).
+	// Manager is the balancer-manager, when a <Location> has "SetHandler
+	// balancer-manager" (Handler serves it there, under the section's
+	// access rules); nil otherwise.
+	Manager *balancer.Manager
+	// Handler serves the configuration as httpd would: it picks the
+	// server (<VirtualHost> by address and Host), the mount (ProxyPass,
+	// ProxyPassMatch), enforces the access rules (see [Section]), and
+	// proxies, serves the manager, or answers 404 to excluded and
+	// unmatched requests ([Loaded.Wrap] hands those to a handler).
 	Handler http.Handler
+
+	site *site
 }
 
 // Load reads the configuration file at path (following Include and
@@ -197,7 +244,7 @@ func Read(path string, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, fromParseError(err)
 	}
-	return convert(f, opts)
+	return convert(f, opts, path)
 }
 
 // ReadReader is [Read] for a configuration read from r; name is used as
@@ -207,7 +254,7 @@ func ReadReader(name string, r io.Reader, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, fromParseError(err)
 	}
-	return convert(f, opts)
+	return convert(f, opts, "")
 }
 
 // fromParseError turns the parser's error into an *Error.
@@ -258,6 +305,9 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 	}
 	passes := make([]balancer.ProxyPass, 0, len(c.Mounts))
 	for _, m := range c.Mounts {
+		if m.VHost != 0 || m.Regex != "" {
+			continue
+		}
 		p := balancer.ProxyPass{Path: m.Path}
 		if m.Balancer != "" {
 			p.Balancer = byName[strings.ToLower(m.Balancer)]
@@ -282,8 +332,56 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 		}
 		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
 	}
-	l.Mux, l.Handler = mux, mux
+	l.Mux = mux
+	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections}
+	for i := 0; i <= len(c.VirtualHosts); i++ {
+		srv, err := newServer(i, c.Mounts, byName)
+		if err != nil {
+			return nil, err
+		}
+		st.servers = append(st.servers, srv)
+	}
+	for _, s := range c.Sections {
+		if s.Manager {
+			mgr, err := balancer.NewManager(c.managerConfig(l))
+			if err != nil {
+				return nil, &Error{Pos: s.Pos, Directive: "SetHandler", Msg: "balancer-manager: " + err.Error(), Err: err}
+			}
+			l.Manager, st.manager = mgr, mgr
+			break
+		}
+	}
+	l.site, l.Handler = st, st
 	return l, nil
+}
+
+// managerConfig is the manager of the loaded balancers, with the
+// configuration's growth (per balancer), nonces and BalancerPersist.
+func (c *Config) managerConfig(l *Loaded) balancer.ManagerConfig {
+	mc := balancer.ManagerConfig{Balancers: l.Balancers, GrowthFor: map[string]int{}}
+	for _, b := range c.Balancers {
+		mc.GrowthFor[b.Config.Name] = b.Growth
+		if b.NonceSet {
+			if mc.Nonces == nil {
+				mc.Nonces = map[string]string{}
+			}
+			mc.Nonces[b.Config.Name] = b.Nonce
+		}
+	}
+	if c.Persist {
+		mc.StateFile = c.StateFile
+	}
+	return mc
+}
+
+// Wrap returns the loaded configuration's handler with next serving the
+// requests it does not proxy (excluded or unmatched, and not for the
+// balancer-manager) instead of answering 404. Access rules apply before
+// next too.
+func (l *Loaded) Wrap(next http.Handler) http.Handler {
+	st := *l.site
+	st.next = next
+	return &st
 }
 
 // buildError places balancer.New's error at the member at fault, found by

@@ -30,7 +30,8 @@ var cmpConfig = cmp.Options{
 	cmp.Comparer(func(a, b func(*healthcheck.Response) bool) bool { return (a == nil) == (b == nil) }),
 	cmpopts.IgnoreFields(httpdconf.Config{}, "Warnings"),
 	cmpopts.IgnoreFields(httpdconf.BalancerConfig{}, "Pos", "MemberPos"),
-	cmpopts.IgnoreFields(httpdconf.Mount{}, "Pos"),
+	cmpopts.IgnoreFields(httpdconf.Mount{}, "Pos", "InLocation"),
+	cmpopts.IgnoreUnexported(httpdconf.Mount{}, httpdconf.Section{}, httpdconf.VirtualHost{}),
 	cmpopts.EquateEmpty(),
 }
 
@@ -340,6 +341,7 @@ BalancerMember http://t2 lbset=2 status=+H
 		},
 		{
 			name: "growth, nonce, BalancerPersist (§7)",
+			opts: httpdconf.Options{StateFile: "state.json"},
 			src: `BalancerPersist On
 <Proxy balancer://c growth=2 nonce=fixed-nonce>
 BalancerMember http://a
@@ -352,7 +354,7 @@ BalancerMember http://a
 </Proxy>`,
 			want: func(t *testing.T) *httpdconf.Config {
 				a := []balancer.Member{{URL: "http://a"}}
-				return &httpdconf.Config{Persist: true, Balancers: []httpdconf.BalancerConfig{
+				return &httpdconf.Config{Persist: true, StateFile: "state.json", Balancers: []httpdconf.BalancerConfig{
 					{Config: balancer.Config{Name: "c", Members: a}, Growth: 2, Nonce: "fixed-nonce", NonceSet: true},
 					{Config: balancer.Config{Name: "ro", Members: a}, NonceSet: true},
 					{Config: balancer.Config{Name: "rand", Members: a}},
@@ -501,17 +503,19 @@ BalancerMember HTTPS://e
 			warns: []string{"ws://c:8080/chat is served as http://c:8080/chat"},
 		},
 		{
-			name: "virtual hosts are flattened, mapping keywords are warnings",
+			name: "virtual hosts scope their mounts, mapping keywords are warnings",
 			src: `BalancerMember balancer://c http://a
 BalancerInherit Off
 <VirtualHost *:80>
 ProxyPass /v balancer://c/ nocanon noquery
 </VirtualHost>`,
 			want: func(t *testing.T) *httpdconf.Config {
-				return one(balancer.Config{Name: "c", Members: []balancer.Member{{URL: "http://a"}}},
-					httpdconf.Mount{Path: "/v", Balancer: "c", BalancerPath: "/"})
+				c := one(balancer.Config{Name: "c", Members: []balancer.Member{{URL: "http://a"}}},
+					httpdconf.Mount{Path: "/v", Balancer: "c", BalancerPath: "/", VHost: 1})
+				c.VirtualHosts = []httpdconf.VirtualHost{{Pos: httpdconf.Pos{File: "test.conf", Line: 3}, Addrs: []string{"*:80"}}}
+				return c
 			},
-			warns: []string{"BalancerInherit: recorded only", "<VirtualHost *:80> are served for every host", "nocanon, noquery not supported"},
+			warns: []string{"BalancerInherit: recorded only", "nocanon, noquery not supported"},
 		},
 		{
 			name: "a proxied balancer-manager path is a warning",
@@ -524,6 +528,7 @@ SetHandler balancer-manager
 				c := one(balancer.Config{Name: "c", Members: []balancer.Member{{URL: "http://a"}}},
 					httpdconf.Mount{Path: "/", Balancer: "c", BalancerPath: "/"})
 				c.ManagerPaths = []string{"/balancer-manager"}
+				c.Sections = []httpdconf.Section{{Pos: httpdconf.Pos{File: "test.conf", Line: 3}, Path: "/balancer-manager", Manager: true}}
 				return c
 			},
 			warns: []string{`the balancer-manager at /balancer-manager is not reachable`},
@@ -676,13 +681,13 @@ func TestReadFile(t *testing.T) {
 		{Pos: httpdconf.Pos{File: path, Line: 53}, Path: "/", Balancer: "php", BalancerPath: "/", Reverse: true,
 			CookiePaths: []balancer.CookieRewrite{{From: "/app/shop", To: "/shop"}}},
 	}
-	if diff := cmp.Diff(wantMounts, c.Mounts, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(wantMounts, c.Mounts, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(httpdconf.Mount{})); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)
 	}
 	for _, want := range []struct {
 		line      int
 		directive string
-	}{{7, "LoadModule"}, {16, "Listen"}, {17, "ProxyRequests"}, {58, "Require"}} {
+	}{{7, "LoadModule"}, {16, "Listen"}, {17, "ProxyRequests"}} {
 		found := false
 		for _, w := range c.Warnings {
 			found = found || w.Line == want.line && w.Directive == want.directive && w.File == path

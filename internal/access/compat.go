@@ -54,7 +54,7 @@ func (f From) match(c *Client) bool {
 // Compat is the Order, Allow from and Deny from of one section
 // (mod_access_compat).
 type Compat struct {
-	Order        Order
+	Order       Order
 	Allow, Deny []From
 }
 

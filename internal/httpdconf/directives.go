@@ -477,13 +477,13 @@ func (p *parser) flagDirective(d *dctx) error {
 	}
 	switch d.name {
 	case "BalancerPersist":
-		p.file.Persist = f
+		p.file.Persist, p.file.PersistPos = f, d.pos
 	case "BalancerInherit":
 		p.file.BalancerInherit = f
-		p.warn(d.pos, d.name, "recorded only: virtual host scoping is flattened")
+		p.warn(d.pos, d.name, "recorded only: balancers are one name space here, every <VirtualHost> sees them all")
 	default:
 		p.file.ProxyPassInherit = f
-		p.warn(d.pos, d.name, "recorded only: virtual host scoping is flattened")
+		p.warn(d.pos, d.name, "recorded only: it affects ProxyRemote only (httpd inherits the main server's ProxyPass lines either way)")
 	}
 	return nil
 }

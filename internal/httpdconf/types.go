@@ -155,7 +155,8 @@ type File struct {
 	// Persist is BalancerPersist (Apache default Off). Apache then lets
 	// runtime state saved by the manager override this configuration after
 	// a restart.
-	Persist Flag
+	Persist    Flag
+	PersistPos Pos
 	// BalancerGrowth is BalancerGrowth (0..1000; Apache default 5 when
 	// BalancerGrowthSet is false).
 	BalancerGrowth    int
