@@ -77,6 +77,20 @@ func convert(f *apconf.File, opts Options, path string) (*Config, error) {
 	if err := cv.sections(); err != nil {
 		return nil, err
 	}
+	c.ManagerHosts = opts.ManagerHosts
+	if c.ManagerHosts == nil && len(c.ManagerPaths) > 0 {
+		c.ManagerHosts = []string{"localhost", "127.0.0.1", "::1"}
+		names := []string{f.ServerName}
+		for _, v := range c.VirtualHosts {
+			names = append(append(names, v.ServerName), v.Aliases...)
+		}
+		for _, n := range names {
+			// The manager takes names and "*.domain", not other wildcards.
+			if n != "" && !strings.ContainsAny(strings.TrimPrefix(n, "*."), "*?[") {
+				c.ManagerHosts = append(c.ManagerHosts, n)
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -124,6 +138,20 @@ func (cv *converter) balancer(b *apconf.Balancer) (BalancerConfig, error) {
 		if b.StickySep != 0 {
 			cfg.StickySessionSep = string([]byte{b.StickySep})
 		}
+	}
+	if b.RouteRegex != "" {
+		if cfg.StickySession == "" {
+			return bc, errAt(b.RouteRegexPos, "", "%s routeregex=%s: needs stickysession (the route is read from the session value)", b.Name, b.RouteRegex)
+		}
+		re, err := regexp.Compile(b.RouteRegex)
+		if err != nil || re.NumSubexp() < 1 {
+			why := "needs a group for the route"
+			if err != nil {
+				why = err.Error() + " (Go's regexp has no backreferences or lookaround)"
+			}
+			return bc, errAt(b.RouteRegexPos, "", "%s routeregex=%s: %s", b.Name, b.RouteRegex, why)
+		}
+		cfg.RoutePattern = b.RouteRegex
 	}
 	if b.RouteCookie != nil {
 		cfg.RouteCookie = cv.routeCookie(b, cfg)

@@ -52,9 +52,45 @@
 //     (Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED)
 //     → Config.RouteCookie of the balancer whose cookie it sets;
 //   - growth, nonce and BalancerPersist → [BalancerConfig].Growth, Nonce and
-//     [Config].Persist, for a manager.Manager (package
-//     github.com/proxybalancer/balancer/manager); "SetHandler
-//     balancer-manager" → [Config].ManagerPaths.
+//     [Config].Persist (kept in Options.StateFile, by default the
+//     configuration's path + ".state.json"); "SetHandler balancer-manager"
+//     in a <Location> → [Loaded].Manager (package
+//     github.com/proxybalancer/balancer/manager), served by [Loaded].Handler at
+//     that path under the section's access rules;
+//   - routeregex=RE (Helicon Ape's extension; httpd refuses it as an
+//     unknown Balancer parameter) → Config.RoutePattern: the route is the
+//     first group of RE's leftmost match in the session value, and a value
+//     it does not match carries no route (the request is scheduled).
+//     Helicon reads the cookie "[session_data]![backend_id]" this way;
+//     httpd would split at stickysessionsep ('.'), so "abc!app2" has no
+//     route there. RE is Go's regexp (no backreferences or lookaround:
+//     such an expression is an error).
+//
+// # Servers, access rules and ProxyPassMatch
+//
+// [Loaded].Handler serves the configuration as httpd would, checked
+// against Apache 2.4.71 (apache_site_test.go):
+//
+//   - <VirtualHost> sections are matched by the connection's local
+//     address and port (the sections naming the address first, then those
+//     with * or _default_; Options.VirtualHostPort replaces the port),
+//     then by Host among them: ServerName or ServerAlias (wildcards * and
+//     ?), case-insensitive, port ignored; no match takes the first of them;
+//     none listening takes the main server. Every virtual host serves the
+//     main server's ProxyPass lines before its own (as httpd, whatever
+//     ProxyPassInherit says); balancers are one name space.
+//   - ProxyPassMatch (and "ProxyPass ~") matches the decoded, normalised
+//     path; $0..$9 in the target take the groups; a target without any
+//     is followed by the whole path, as in httpd.
+//   - Require (all, ip, host, local, not), <RequireAll>, <RequireAny>,
+//     <RequireNone>, Order, Allow from, Deny from and Satisfy in
+//     <Location> and <Proxy balancer://name> or <Proxy *> sections are
+//     enforced on the connection's peer address (see [Section]); 403 as
+//     httpd answers. What cannot be enforced is an error naming the file,
+//     the line and the reason: other Require providers, env= conditions,
+//     AuthType, RemoteIPHeader, access rules in <Limit>, <LocationMatch>,
+//     <If> and other sections not read, or in <Directory> when a
+//     balancer-manager is served.
 //
 // # Mounts
 //
@@ -62,7 +98,7 @@
 // lines inside <Location> first, then the others, each group in
 // configuration order; the first match wins. "ProxyPass /p !" excludes
 // /p: [Loaded.Handler] answers such requests (and unmatched ones) with 404,
-// and [Loaded.Mux].Wrap hands them to a handler of the caller's.
+// and [Loaded.Wrap] hands them to a handler of the caller's.
 //
 // A ProxyPass to an ordinary URL ("ProxyPass /api http://10.0.0.5:8080/v1")
 // gets a one-member balancer of its own ([Config].Workers), named after the
@@ -80,8 +116,7 @@
 // Directives outside the subset, sections other than the balancing ones,
 // and parameters with no effect here are listed in [Config].Warnings with
 // their file, line and directive; so is anything read but not honoured:
-// virtual hosts (their mappings are served for every host), the ProxyPass
-// keywords nocanon, noquery and interpolate, mapping=, min=, hcmethod=CPING,
+// the ProxyPass keywords nocanon, noquery and interpolate, mapping=, min=, hcmethod=CPING,
 // health checks of non-balancer workers, route-cookie recipes this package
 // cannot reproduce exactly. Errors (an [*Error]) name the file, the line
 // and the directive.

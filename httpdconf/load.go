@@ -14,6 +14,7 @@ import (
 	"github.com/proxybalancer/balancer"
 	apconf "github.com/proxybalancer/balancer/internal/httpdconf"
 	"github.com/proxybalancer/balancer/lbmethod"
+	"github.com/proxybalancer/balancer/manager"
 )
 
 // Pos is where something was written: a file name and a 1-based line
@@ -93,6 +94,12 @@ type Options struct {
 	// file's path followed by ".state.json" (Load and Read); LoadReader and
 	// ReadReader then refuse BalancerPersist On.
 	StateFile string
+
+	// ManagerHosts are the host names the balancer-manager answers for
+	// (manager.Config.Hosts): its protection against DNS rebinding, which
+	// httpd does not have. Nil means the ServerName and ServerAlias names
+	// of the configuration, and loopback addresses and localhost.
+	ManagerHosts []string
 }
 
 // Config is a configuration read from httpd's files: plain values, safe to
@@ -123,6 +130,10 @@ type Config struct {
 	Sections []Section
 	// VirtualHostPort is Options.VirtualHostPort.
 	VirtualHostPort int
+	// ManagerHosts are the names the balancer-manager answers for
+	// (Options.ManagerHosts, or by default the configuration's server
+	// names, loopback addresses and localhost).
+	ManagerHosts []string
 	// Warnings lists what was read but not honoured, in order: the parser's
 	// warnings first, then those of the mapping.
 	Warnings []Warning
@@ -175,8 +186,8 @@ type Mount struct {
 	// httpd checks them).
 	VHost int
 	// Regex is the regular expression of a ProxyPassMatch; Path is then
-	// empty and BalancerPath may hold $0..$9 (and &, the whole match),
-	// replaced by the groups of the request path. When the target has
+	// empty and BalancerPath may hold $0..$9, replaced by the groups of
+	// the request path's match ($0 the whole match). When the target has
 	// no substitution, the whole request path is appended to it, as in
 	// httpd.
 	Regex string
@@ -202,7 +213,7 @@ type Loaded struct {
 	// Manager is the balancer-manager, when a <Location> has "SetHandler
 	// balancer-manager" (Handler serves it there, under the section's
 	// access rules); nil otherwise.
-	Manager *balancer.Manager
+	Manager *manager.Manager
 	// Handler serves the configuration as httpd would: it picks the
 	// server (<VirtualHost> by address and Host), the mount (ProxyPass,
 	// ProxyPassMatch), enforces the access rules (see [Section]), and
@@ -343,7 +354,7 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 	}
 	for _, s := range c.Sections {
 		if s.Manager {
-			mgr, err := balancer.NewManager(c.managerConfig(l))
+			mgr, err := manager.New(c.managerConfig(l))
 			if err != nil {
 				return nil, &Error{Pos: s.Pos, Directive: "SetHandler", Msg: "balancer-manager: " + err.Error(), Err: err}
 			}
@@ -357,8 +368,8 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 
 // managerConfig is the manager of the loaded balancers, with the
 // configuration's growth (per balancer), nonces and BalancerPersist.
-func (c *Config) managerConfig(l *Loaded) balancer.ManagerConfig {
-	mc := balancer.ManagerConfig{Balancers: l.Balancers, GrowthFor: map[string]int{}}
+func (c *Config) managerConfig(l *Loaded) manager.Config {
+	mc := manager.Config{Balancers: l.Balancers, GrowthFor: map[string]int{}, Hosts: c.ManagerHosts}
 	for _, b := range c.Balancers {
 		mc.GrowthFor[b.Config.Name] = b.Growth
 		if b.NonceSet {

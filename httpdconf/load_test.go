@@ -28,7 +28,7 @@ const testFile = "test.conf"
 var cmpConfig = cmp.Options{
 	cmp.Comparer(func(a, b lbmethod.Method) bool { return a == b }),
 	cmp.Comparer(func(a, b func(*healthcheck.Response) bool) bool { return (a == nil) == (b == nil) }),
-	cmpopts.IgnoreFields(httpdconf.Config{}, "Warnings"),
+	cmpopts.IgnoreFields(httpdconf.Config{}, "Warnings", "ManagerHosts"),
 	cmpopts.IgnoreFields(httpdconf.BalancerConfig{}, "Pos", "MemberPos"),
 	cmpopts.IgnoreFields(httpdconf.Mount{}, "Pos", "InLocation"),
 	cmpopts.IgnoreUnexported(httpdconf.Mount{}, httpdconf.Section{}, httpdconf.VirtualHost{}),

@@ -57,7 +57,7 @@ func newServer(i int, mounts []Mount, byName map[string]*balancer.Balancer) (*se
 					}
 					if m.Regex != "" {
 						// The path is substituted before the mux sees it.
-						p.Path, p.BalancerPath, p.Reverse = "/", "", false
+						p.Path, p.BalancerPath, p.Reverse = "/", "/", false
 					}
 					mux, err := balancer.NewMux(p)
 					if err != nil {
@@ -105,8 +105,9 @@ func (s *server) match(path string) (*siteMount, string) {
 	return nil, ""
 }
 
-// substitute is httpd's ap_pregsub: $0..$9 are the groups of the match,
-// & is the whole match, a backslash before $ or & makes it literal.
+// substitute is httpd's substitution of ProxyPassMatch targets: $0..$9
+// are the groups of the match ($0 the whole match), a backslash before $
+// or & makes it literal; & itself is literal (2.4.71, verified).
 func substitute(tmpl, s string, idx []int) string {
 	var b strings.Builder
 	for i := 0; i < len(tmpl); i++ {
@@ -117,8 +118,6 @@ func substitute(tmpl, s string, idx []int) string {
 			i++
 			b.WriteByte(tmpl[i])
 			continue
-		case c == '&':
-			n = 0
 		case c == '$' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9':
 			i++
 			n = int(tmpl[i] - '0')

@@ -20,10 +20,9 @@
 //	-state path  where the manager keeps its changes when the configuration
 //	             says BalancerPersist On; default: the config path + ".state.json"
 //
-// The manager has no access control of its own: Apache's <Location> would
-// carry "Require ip 127.0.0.1" or similar. This program serves it to
-// loopback clients only (any other client gets 403), whatever the
-// configuration's Require lines say (they are not read).
+// The manager is served where the configuration's <Location> says, under
+// that section's access rules (Require, Order/Allow/Deny), as everything
+// else the configuration serves.
 package main
 
 import (
@@ -38,13 +37,11 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/proxybalancer/balancer/examples/internal/demo"
 	"github.com/proxybalancer/balancer/httpdconf"
-	"github.com/proxybalancer/balancer/manager"
 )
 
 // options are the command's settings.
@@ -77,7 +74,7 @@ func main() {
 // run serves the configuration on l until ctx ends.
 func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 	defer l.Close()
-	loaded, err := httpdconf.Load(o.conf, httpdconf.Options{})
+	loaded, err := httpdconf.Load(o.conf, httpdconf.Options{StateFile: o.state})
 	if err != nil {
 		return err
 	}
@@ -98,33 +95,22 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 		}
 	}
 
-	// Excluded and unmatched requests fall through to the manager, or 404.
-	var mgrHandler http.Handler
-	if len(c.ManagerPaths) > 0 {
-		mgr, err := manager.New(managerConfig(loaded, o))
-		if err != nil {
-			return err
-		}
-		mgrHandler = loopbackOnly(mgr)
-		for _, p := range c.ManagerPaths {
-			fmt.Fprintf(out, "balancer-manager on http://%s%s (loopback clients only)\n", l.Addr(), p)
-		}
+	for _, p := range c.ManagerPaths {
+		fmt.Fprintf(out, "balancer-manager on http://%s%s\n", l.Addr(), p)
 	}
 	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range c.ManagerPaths {
-			if mgrHandler != nil && underPath(r.URL.Path, p) {
-				mgrHandler.ServeHTTP(w, r)
-				return
-			}
-		}
 		http.Error(w, "404 not proxied: no ProxyPass takes "+r.URL.Path, http.StatusNotFound)
 	})
 	for _, m := range c.Mounts {
+		path := m.Path
+		if m.Regex != "" {
+			path = "~ " + m.Regex
+		}
 		if m.Balancer == "" {
-			fmt.Fprintf(out, "%s: not proxied\n", m.Path)
+			fmt.Fprintf(out, "%s: not proxied\n", path)
 			continue
 		}
-		fmt.Fprintf(out, "%s -> balancer://%s%s\n", m.Path, m.Balancer, m.BalancerPath)
+		fmt.Fprintf(out, "%s -> balancer://%s%s\n", path, m.Balancer, m.BalancerPath)
 	}
 	fmt.Fprintf(out, "serving %s on http://%s; stop with Ctrl-C\n", o.conf, l.Addr())
 
@@ -136,49 +122,7 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 		<-hcDone
 	}()
 
-	err = demo.Serve(ctx, l, loaded.Mux.Wrap(fallback))
-	return err
-}
-
-// managerConfig is the manager for the loaded balancers, with the
-// configuration's growth (per balancer), nonces and BalancerPersist.
-func managerConfig(l *httpdconf.Loaded, o options) manager.Config {
-	mc := manager.Config{Balancers: l.Balancers, GrowthFor: map[string]int{}}
-	for _, b := range l.Config.Balancers {
-		mc.GrowthFor[b.Config.Name] = b.Growth
-		if b.NonceSet {
-			if mc.Nonces == nil {
-				mc.Nonces = map[string]string{}
-			}
-			mc.Nonces[b.Config.Name] = b.Nonce
-		}
-	}
-	if l.Config.Persist {
-		mc.StateFile = o.state
-		if mc.StateFile == "" {
-			mc.StateFile = o.conf + ".state.json"
-		}
-	}
-	return mc
-}
-
-// underPath reports whether path is p or below it.
-func underPath(path, p string) bool {
-	return path == p || strings.HasPrefix(path, strings.TrimSuffix(p, "/")+"/")
-}
-
-// loopbackOnly serves h to clients on a loopback address and answers 403
-// to the others.
-func loopbackOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		ip, perr := netip.ParseAddr(host)
-		if err != nil || perr != nil || !ip.Unmap().IsLoopback() {
-			http.Error(w, "403 the balancer-manager answers loopback clients only", http.StatusForbidden)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+	return demo.Serve(ctx, l, loaded.Wrap(fallback))
 }
 
 // startBackends serves a demo backend on every loopback host:port that a

@@ -60,15 +60,19 @@
 // Every module is treated as loaded: an <IfModule mod> body is parsed and an
 // <IfModule !mod> body is skipped (with a warning). <IfDefine> is true only
 // for names given to Define (no -D command-line parameters are assumed).
-// <IfVersion> is evaluated against httpd 2.4.71. <VirtualHost> bodies are
-// parsed and flattened into one configuration: balancers share one name
-// space and mappings record their virtual host (Mount.VirtualHost); httpd's
-// inheritance flags are recorded but not applied. <Location path> bodies
-// are parsed for ProxyPass, ProxyPassReverse (their one-argument forms) and
-// SetHandler balancer-manager. <Proxy> sections for non-balancer URLs,
-// regular-expression sections and mappings (<LocationMatch>, <ProxyMatch>,
-// ProxyPassMatch, "ProxyPass ~"), and all other sections are skipped with a
-// warning.
+// <IfVersion> is evaluated against httpd 2.4.71. <VirtualHost> sections are
+// listed in File.VirtualHosts with their ServerName and ServerAlias;
+// balancers share one name space and mappings, rules and sections record
+// their virtual host (VHost); httpd's inheritance flags are recorded but
+// not applied. <Location path> bodies are parsed for ProxyPass,
+// ProxyPassReverse (their one-argument forms), SetHandler
+// balancer-manager and access rules (Require, <RequireAll|Any|None>,
+// Order, Allow, Deny, Satisfy), which <Proxy> sections may hold too
+// (File.Sections). ProxyPassMatch and "ProxyPass ~" are mappings with
+// Mount.Regex. Other sections are skipped with a warning, or refused when
+// they hold access rules (skipping those would serve requests httpd
+// refuses); <Directory> and <Files> access rules are only noted
+// (File.FileAccess), as they never apply to proxied requests.
 //
 // # Includes
 //

@@ -411,6 +411,13 @@ func (p *parser) setBalancerParam(b *Balancer, key, val string, pos Pos) paramRe
 		}
 		b.Growth = n
 		return atoiNote(key, val, n, exact, "")
+	case "routeregex":
+		// Helicon Ape's extension; httpd 2.4.71 refuses the parameter.
+		if val == "" {
+			return perr("routeregex needs a regular expression with a group for the route")
+		}
+		b.RouteRegex, b.RouteRegexPos = val, pos
+		return pwarn("routeregex=%s is Helicon Ape's extension (httpd refuses it as an unknown Balancer parameter): the route is the first group of its match in the session value, no match meaning no route", val)
 	case "forcerecovery":
 		f, ok := onOff(val)
 		if !ok {

@@ -232,6 +232,11 @@ type Balancer struct {
 	StickySession string
 	StickyCookie  string
 	StickyParam   string
+	// RouteRegex is Helicon Ape's routeregex= (not an httpd parameter):
+	// a regular expression whose first group, matched in the session
+	// value, is the route. "" = not set.
+	RouteRegex    string
+	RouteRegexPos Pos
 	// StickySep is stickysessionsep=: the separator byte, or 0 for Off.
 	// When StickySepSet is false Apache uses '.'.
 	StickySep    byte
