@@ -75,15 +75,16 @@ func TestManagerChromiumCharts(t *testing.T) {
 			require.Equal(t, 200, res.StatusCode)
 		}
 	}
+	browser := startChromium(ctx, t, chromium)
 	last := func(metric, member string) float64 {
 		t.Helper()
-		v := br(t).eval(ctx, fmt.Sprintf(`(() => { const l = document.querySelector('svg[data-metric=%q] polyline[data-member=%q]');
+		v := browser.eval(ctx, fmt.Sprintf(`(() => { const l = document.querySelector('svg[data-metric=%q] polyline[data-member=%q]');
 			return l ? Number(l.getAttribute("data-last")) : -1 })()`, metric, member))
 		return v.(float64)
 	}
 	points := func(metric, member string) string {
 		t.Helper()
-		v := br(t).eval(ctx, fmt.Sprintf(`(() => { const l = document.querySelector('svg[data-metric=%q] polyline[data-member=%q]');
+		v := browser.eval(ctx, fmt.Sprintf(`(() => { const l = document.querySelector('svg[data-metric=%q] polyline[data-member=%q]');
 			return l ? l.getAttribute("points") : "" })()`, metric, member))
 		return v.(string)
 	}
@@ -93,7 +94,7 @@ func TestManagerChromiumCharts(t *testing.T) {
 	// a trend.
 	updates := func() float64 {
 		t.Helper()
-		return br(t).eval(ctx, `Number(document.querySelector("[data-charts]").getAttribute("data-updates"))`).(float64)
+		return browser.eval(ctx, `Number(document.querySelector("[data-charts]").getAttribute("data-updates"))`).(float64)
 	}
 	until := func(what string, cond func() bool) {
 		t.Helper()
@@ -104,8 +105,6 @@ func TestManagerChromiumCharts(t *testing.T) {
 		}
 	}
 
-	browser := startChromium(ctx, t, chromium)
-	theBrowser = browser
 	browser.viewport(ctx, 1280, 900, false)
 	browser.navigate(ctx, front.URL+"/balancer-manager")
 	browser.eval(ctx, `window.notReloaded = true`)
@@ -131,7 +130,7 @@ func TestManagerChromiumCharts(t *testing.T) {
 	assert.Greater(t, latencyMax.(float64), 0.0, "latency of the members that answer")
 	browser.screenshot(ctx, "charts-3-errors.png")
 
-	assert.Greater(t, updates(), 18.0, "the charts were redrawn in every phase")
+	assert.GreaterOrEqual(t, updates(), 18.0, "the charts were redrawn six times in each of the three phases")
 	assert.Equal(t, true, browser.eval(ctx, `window.notReloaded === true`), "in place: the page was not reloaded")
 
 	// On a phone the three charts stack, each as wide as the screen.
@@ -141,12 +140,4 @@ func TestManagerChromiumCharts(t *testing.T) {
 	assert.Greater(t, width.(float64), 300.0)
 	assert.Less(t, width.(float64), 390.0)
 	browser.screenshot(ctx, "charts-phone.png")
-}
-
-var theBrowser *browser
-
-func br(t *testing.T) *browser {
-	t.Helper()
-	require.NotNil(t, theBrowser)
-	return theBrowser
 }
