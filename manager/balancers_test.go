@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -127,4 +128,33 @@ func TestManagerChangeProvenance(t *testing.T) {
 	assert.Equal(t, "192.0.2.1:1234", c.Who, "httptest's client address")
 	assert.Equal(t, []balancer.MemberChange{{URL: "http://a", Set: "D"}}, c.Members)
 	assert.Equal(t, "balancer://shop", got[0].Balancer)
+}
+
+// Who changed what: the manager remembers the changes applied to its
+// balancers, by anyone, and shows them on the page and as JSON.
+func TestManagerRecentChanges(t *testing.T) {
+	b, mg, _ := managed(t)
+	require.Equal(t, 200, post(t, mg, form("w", "http://a", "w_status_D", "1", "w_lf", "2")).Code)
+	require.NoError(t, b.Apply(balancer.Change{Source: "etcd", Who: "gw-2", Version: 9, Timeout: ptr(3 * time.Second)}))
+
+	w := get(t, mg, "/balancer-manager?changes")
+	require.Equal(t, 200, w.Code)
+	var doc struct {
+		Changes []struct {
+			Balancer string
+			Seq      uint64
+			Change   balancer.Change
+		}
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &doc), w.Body.String())
+	require.Len(t, doc.Changes, 2)
+	assert.Equal(t, uint64(2), doc.Changes[0].Seq, "newest first")
+	assert.Equal(t, "etcd", doc.Changes[0].Change.Source)
+	assert.Equal(t, uint64(9), doc.Changes[0].Change.Version)
+	assert.Equal(t, manager.Source, doc.Changes[1].Change.Source)
+	assert.Equal(t, "balancer://shop", doc.Changes[1].Balancer)
+
+	page := get(t, mg, "/balancer-manager").Body.String()
+	assert.Contains(t, page, "balancer://shop · by gw-2 (etcd): timeout 3s")
+	assert.Contains(t, page, "balancer://shop · by 192.0.2.1:1234 (balancer-manager): http://a factor 2 set D")
 }

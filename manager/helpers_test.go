@@ -150,3 +150,5 @@ var testHosts = []string{"example.com"}
 
 // formBody is a form as a request body.
 func formBody(v url.Values) io.Reader { return strings.NewReader(v.Encode()) }
+
+func ptr[T any](v T) *T { return &v }

@@ -54,6 +54,7 @@ type mgrPage struct {
 	Host, Now   string
 	Persist     bool
 	ScriptHash  string
+	Changes     []mgrPageChange
 	Error, Note string
 	CSS         template.CSS
 	Balancers   []mgrPageBalancer
@@ -76,6 +77,14 @@ type mgrPageBalancer struct {
 	Members              []mgrPageMemberData
 	Edit                 *mgrPageMemberData
 }
+
+// mgrPageChange is one recent change: when, to what, by whom, and what.
+type mgrPageChange struct {
+	At, Balancer, Who, Source, What string
+}
+
+// mgrPageChanges is how many recent changes the page lists.
+const mgrPageChanges = 10
 
 type mgrOption struct {
 	Name     string
@@ -140,6 +149,16 @@ func (mg *Manager) writeHTML(w http.ResponseWriter, r *http.Request, code int, s
 	}
 	for _, m := range mg.balancers() {
 		d.Balancers = append(d.Balancers, mg.pageBalancer(mg.state(m), sel, now))
+	}
+	for i, ev := range mg.recent.newestFirst() {
+		if i == mgrPageChanges {
+			break
+		}
+		c := ev.Change
+		d.Changes = append(d.Changes, mgrPageChange{
+			At: mgrPageTime(c.When, now).At, Balancer: ev.Balancer,
+			Who: c.Who, Source: c.Source, What: summary(c),
+		})
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, d); err != nil {

@@ -119,6 +119,10 @@ type Config struct {
 //     member's edit form.
 //   - GET "?xml=1": Apache's XML document (text/xml, namespace httpd).
 //   - GET "?json" (or Accept: application/json): the same data as JSON.
+//   - GET "?charts": the data of the page's live charts (see [Manager.Run]);
+//     "?asset=charts.js" is the page's script that draws them.
+//   - GET "?changes": the last changes applied to the balancers, by the
+//     manager or anyone else, with who made them (the page lists them too).
 //   - POST: a change, as a form with Apache's parameter names (b, w,
 //     nonce, w_lf, w_ls, w_wr, w_rr, w_status_X, w_hm, w_hi, w_hp, w_hf,
 //     w_hu, b_lbm, b_tmo, b_max, b_sforce, b_ss, b_wyes with b_nwrkr), or
@@ -144,6 +148,7 @@ type Manager struct {
 	trusted   map[string]bool
 	hosts     hostList
 	charts    *sampler
+	recent    recent // the last changes applied, for who changed what
 
 	// Growth and nonces of balancers named in the configuration, kept for
 	// balancers that SetBalancers brings later.
@@ -409,9 +414,11 @@ func (mg *Manager) SetBalancers(bs []*balancer.Balancer) error {
 	return nil
 }
 
-// subscribe follows m's changes: with a StateFile, each is saved.
+// subscribe follows m's changes: each is remembered (who changed what)
+// and, with a StateFile, saved.
 func (mg *Manager) subscribe(m *managed) {
-	m.stop = m.b.OnChange(func(balancer.ChangeEvent) {
+	m.stop = m.b.OnChange(func(ev balancer.ChangeEvent) {
+		mg.recent.add(ev)
 		if mg.stateFile == "" {
 			return
 		}

@@ -100,6 +100,9 @@ func (mg *Manager) serveRead(w http.ResponseWriter, r *http.Request) {
 	case q.Has("charts"):
 		mg.writeCharts(w)
 		return
+	case q.Has("changes"):
+		mg.writeChanges(w)
+		return
 	case q.Has("asset"):
 		if a := q.Get("asset"); a != "charts.js" {
 			mg.fail(w, r, f, http.StatusNotFound, &mgrFieldError{field: "asset", value: a, msg: "no such asset (there is charts.js)"})
