@@ -7,9 +7,12 @@ import (
 
 // Method is a load-balancing method: a name and a factory of schedulers.
 // A balancer calls New once when it starts with the method (and again only
-// when its configuration changes to a different Method) and owns the
-// [Scheduler] it gets, so one Method value may configure any number of
-// balancers at once.
+// when its configuration changes to a different Method, compared with ==)
+// and owns the [Scheduler] it gets, so one Method value may configure any
+// number of balancers at once. A Method should be comparable (a pointer,
+// or a struct of comparable fields, as the built-in ones are): one that is
+// not equals nothing, so every configuration change gives the balancer a
+// new scheduler.
 //
 // Name is Apache's lbmethod name for Apache's methods. Two Methods with the
 // same name are taken to be the same method: a balancer whose method
