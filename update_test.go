@@ -75,33 +75,25 @@ func TestReconfigureMethodResets(t *testing.T) {
 	for range 3 {
 		serve(t, b, "/", "S=x.rb")
 	}
-	if err := b.Update(members("a route=ra", "b route=rb", "c")); err != nil {
-		t.Fatal(err)
+	loads := func() []int64 {
+		var out []int64
+		for _, m := range b.Members() {
+			out = append(out, m.Load)
+		}
+		return out
 	}
-	if ms := b.Members(); ms[0].Load != 300 || ms[1].Load != -300 {
-		t.Fatalf("Update reset lbstatus: %d %d", ms[0].Load, ms[1].Load)
-	}
-	if err := b.Reconfigure(func(c *balancer.Config) error { c.NoFailover = true; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if ms := b.Members(); ms[0].Load != 300 {
-		t.Fatalf("Reconfigure without method change reset lbstatus")
-	}
+	require.NoError(t, b.Update(members("a route=ra", "b route=rb", "c")))
+	require.Equal(t, []int64{300, -300, 0}, loads(), "Update keeps lbstatus")
+	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.NoFailover = true; return nil }))
+	require.Equal(t, []int64{300, -300, 0}, loads(), "Reconfigure without a method change keeps lbstatus")
 	// nil is byrequests: naming it is no change of method.
 	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.MethodByRequests; return nil }))
-	if ms := b.Members(); ms[0].Load != 300 {
-		t.Fatalf("Reconfigure to the same method reset lbstatus")
-	}
+	require.Equal(t, []int64{300, -300, 0}, loads(), "Reconfigure to the same method keeps lbstatus")
 	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.Method = lbmethod.MethodByBusyness; return nil }))
-	for _, m := range b.Members() {
-		assert.Zero(t, m.Load, "%s lbstatus after method change", m.URL)
-	}
-	if !b.Config().NoFailover {
-		t.Errorf("Config() lost NoFailover")
-	}
-	if err := b.Reconfigure(func(c *balancer.Config) error { c.Name = "other"; return nil }); err == nil {
-		t.Errorf("renaming succeeded")
-	}
+	assert.Equal(t, []int64{0, 0, 0}, loads(), "a method of another name resets")
+	assert.True(t, b.Config().NoFailover, "Config() keeps NoFailover")
+	err := b.Reconfigure(func(c *balancer.Config) error { c.Name = "other"; return nil })
+	assert.ErrorContains(t, err, "cannot change")
 }
 
 func TestSetStatus(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/require"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
@@ -22,7 +23,7 @@ import (
 
 const testFile = "test.conf"
 
-// cmpConfig compares Configs: schedulers by name, health-check predicates
+// cmpConfig compares Configs: methods with ==, health-check predicates
 // by presence (their behaviour is tested separately), positions and
 // warnings separately.
 var cmpConfig = cmp.Options{
@@ -46,11 +47,9 @@ func mustRead(t *testing.T, src string, opts httpdconf.Options) *httpdconf.Confi
 
 func byName(t *testing.T, name string) lbmethod.Method {
 	t.Helper()
-	s, err := lbmethod.ByName(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	m, err := lbmethod.ByName(name)
+	require.NoError(t, err)
+	return m
 }
 
 // one is a Config with a single balancer and the given mounts.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func members(factors ...int64) []*Member {
@@ -85,14 +88,12 @@ func TestStickyBookkeeping(t *testing.T) {
 
 func TestByName(t *testing.T) {
 	for _, n := range []string{"byrequests", "ByRequests"} {
-		s, err := ByName(n)
-		if err != nil || s != MethodByRequests {
-			t.Errorf("ByName(%q) = %v, %v", n, s, err)
-		}
+		m, err := ByName(n)
+		require.NoError(t, err, n)
+		assert.Equal(t, MethodByRequests, m, n)
 	}
-	if _, err := ByName("roundrobin"); err == nil || !strings.Contains(err.Error(), `"roundrobin"`) {
-		t.Errorf("ByName(roundrobin) error = %v, want one naming the method", err)
-	}
+	_, err := ByName("roundrobin")
+	assert.ErrorContains(t, err, `"roundrobin"`, "the error names the method")
 }
 
 func BenchmarkByRequestsPick(b *testing.B) {

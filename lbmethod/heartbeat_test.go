@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // hbMembers returns members b1.. with the given hosts, load factor 1.
@@ -146,12 +148,10 @@ func TestHeartbeatSlowStart(t *testing.T) {
 
 func TestHeartbeatMethod(t *testing.T) {
 	h := NewHeartbeat(&HeartbeatTable{})
-	if h.Name() != "heartbeat" || !h.AllMembers() {
-		t.Errorf("Name %q AllMembers %v", h.Name(), h.AllMembers())
-	}
-	if _, err := ByName("heartbeat"); err == nil || !strings.Contains(err.Error(), "MethodHeartbeat") {
-		t.Errorf("ByName(heartbeat) error = %v, want one pointing to MethodHeartbeat", err)
-	}
+	assert.Equal(t, "heartbeat", h.Name())
+	assert.True(t, h.AllMembers())
+	_, err := ByName("heartbeat")
+	assert.ErrorContains(t, err, "MethodHeartbeat", "the error points to MethodHeartbeat")
 }
 
 func BenchmarkHeartbeatPick(b *testing.B) {
