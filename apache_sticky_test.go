@@ -116,14 +116,11 @@ func (o apxOutcome) String() string {
 	return b.String()
 }
 
-// apxRouteCookie reduces the Set-Cookie headers to "name=value; path=p" so
-// that Apache's "path=/" and Go's "Path=/" compare equal.
+// apxRouteCookie is the Set-Cookie headers as sent, byte for byte: the
+// route cookie made from Apache's recipe (RouteCookie.Raw) is written
+// exactly as Apache writes it.
 func apxRouteCookie(h http.Header) string {
-	var out []string
-	for _, c := range (&http.Response{Header: h}).Cookies() {
-		out = append(out, fmt.Sprintf("%s=%s; path=%s", c.Name, c.Value, c.Path))
-	}
-	return strings.Join(out, ", ")
+	return strings.Join(h.Values("Set-Cookie"), ", ")
 }
 
 // apxMember is a parsed member spec.
@@ -228,7 +225,7 @@ func TestApacheSticky(t *testing.T) {
 		fmt.Fprintf(&conf, "  </Proxy>\n  ProxyPass \"/\" \"balancer://%s/\"\n", g.name)
 		if g.routeID {
 			conf.WriteString("  Header add Set-Cookie \"ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/\" env=BALANCER_ROUTE_CHANGED\n")
-			cfg.RouteCookie = &balancer.RouteCookie{Name: "ROUTEID", Path: "/"}
+			cfg.RouteCookie = &balancer.RouteCookie{Name: "ROUTEID", Raw: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/"}
 		}
 		conf.WriteString("</VirtualHost>\n")
 		b, err := balancer.New(cfg)

@@ -93,17 +93,9 @@ func outcome(res *http.Response, body []byte) apacheOutcome {
 	if res.StatusCode == 200 || res.StatusCode == 302 {
 		o.Body = string(body)
 	}
-	for _, v := range res.Header.Values("Set-Cookie") {
-		// Apache writes the route cookie's "path=/" as configured, Go as
-		// "Path=/"; compare the route cookie by name, value and path.
-		if strings.HasPrefix(v, "ROUTEID=") {
-			c, err := http.ParseSetCookie(v)
-			if err == nil {
-				v = fmt.Sprintf("%s=%s; path=%s", c.Name, c.Value, c.Path)
-			}
-		}
-		o.SetCookie = append(o.SetCookie, v)
-	}
+	// Set-Cookie byte for byte: the route cookie is sent exactly as the
+	// recipe writes it.
+	o.SetCookie = res.Header.Values("Set-Cookie")
 	return o
 }
 

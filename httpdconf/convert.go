@@ -91,6 +91,7 @@ func convert(f *apconf.File, opts Options, path string) (*Config, error) {
 			}
 		}
 	}
+	cv.forwarding()
 	return c, nil
 }
 
@@ -183,7 +184,7 @@ func (cv *converter) routeCookie(b *apconf.Balancer, cfg balancer.Config) *balan
 		sep = cfg.StickySessionSep
 	}
 	if rc.Prefix != sep || rc.Suffix != "" {
-		cv.warn(rc.Pos, "Header", "route cookie %s: the value is written as %q followed by the route, not %q + route + %q", rc.Name, sep, rc.Prefix, rc.Suffix)
+		cv.warn(rc.Pos, "Header", "route cookie %s: its value %q + route + %q is sent as written, but with the separator %q the route is not read back from it (nor by Apache)", rc.Name, rc.Prefix, rc.Suffix, sep)
 	}
 	if !rc.OnlyWhenChanged {
 		cv.warn(rc.Pos, "Header", "route cookie %s: sent only when the route changed (as with env=BALANCER_ROUTE_CHANGED); Apache sends this one on every response", rc.Name)
@@ -191,15 +192,12 @@ func (cv *converter) routeCookie(b *apconf.Balancer, cfg balancer.Config) *balan
 	if rc.Always {
 		cv.warn(rc.Pos, "Header", "route cookie %s: \"always\" not honoured: the balancer's own 502 and 503 responses carry no cookie", rc.Name)
 	}
-	if rc.Expires != "" {
-		cv.warn(rc.Pos, "Header", "route cookie %s: expires=%s ignored (use max-age)", rc.Name, rc.Expires)
-	}
-	if len(rc.Extra) > 0 {
-		cv.warn(rc.Pos, "Header", "route cookie %s: attributes %s ignored", rc.Name, strings.Join(rc.Extra, "; "))
-	}
+	// The cookie is sent as written (Raw); the attributes are also
+	// mapped, for programs that read them.
 	out := &balancer.RouteCookie{
 		Name: rc.Name, Path: rc.Path, Domain: rc.Domain,
 		Secure: rc.Secure, HttpOnly: rc.HTTPOnly, SameSite: rc.SameSite,
+		Raw: rc.Value,
 	}
 	if rc.HasMaxAge {
 		out.MaxAge = rc.MaxAge

@@ -134,6 +134,12 @@ type Config struct {
 	// (Options.ManagerHosts, or by default the configuration's server
 	// names, loopback addresses and localhost).
 	ManagerHosts []string
+	// Limits are LimitRequestLine, LimitRequestFieldSize and
+	// LimitRequestFields (Apache's defaults when not written;
+	// LimitRequestFields 0 is no limit, and LimitRequestLine or
+	// LimitRequestFieldSize 0 refuses every request, as in Apache).
+	// Handler applies them before anything else.
+	Limits balancer.RequestLimits
 	// Warnings lists what was read but not honoured, in order: the parser's
 	// warnings first, then those of the mapping.
 	Warnings []Warning
@@ -218,7 +224,9 @@ type Loaded struct {
 	// server (<VirtualHost> by address and Host), the mount (ProxyPass,
 	// ProxyPassMatch), enforces the access rules (see [Section]), and
 	// proxies, serves the manager, or answers 404 to excluded and
-	// unmatched requests ([Loaded.Wrap] hands those to a handler).
+	// unmatched requests ([Loaded.Wrap] hands those to a handler). A
+	// request over Config.Limits gets Apache's 414 or 400 first (see
+	// balancer.RequestLimits).
 	Handler http.Handler
 
 	site *site
@@ -362,7 +370,7 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 			break
 		}
 	}
-	l.site, l.Handler = st, st
+	l.site, l.Handler = st, c.Limits.Wrap(st)
 	return l, nil
 }
 
@@ -392,7 +400,7 @@ func (c *Config) managerConfig(l *Loaded) manager.Config {
 func (l *Loaded) Wrap(next http.Handler) http.Handler {
 	st := *l.site
 	st.next = next
-	return &st
+	return l.Config.Limits.Wrap(&st)
 }
 
 // buildError places balancer.New's error at the member at fault, found by

@@ -142,7 +142,7 @@ ProxyPass        "/test" "balancer://mycluster"
 ProxyPassReverse "/test" "balancer://mycluster"`,
 			want: func(t *testing.T) *httpdconf.Config {
 				return one(balancer.Config{Name: "mycluster", StickySession: "ROUTEID",
-					RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/"},
+					RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/", Raw: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/"},
 					Members:     []balancer.Member{{URL: "http://192.168.1.50:80", Route: "1"}, {URL: "http://192.168.1.51:80", Route: "2"}}},
 					httpdconf.Mount{Path: "/test", Balancer: "mycluster", Reverse: true})
 			},
@@ -157,10 +157,11 @@ Header always set Set-Cookie "RID=.%{BALANCER_WORKER_ROUTE}e; Path=/app; Domain=
 			want: func(t *testing.T) *httpdconf.Config {
 				return one(balancer.Config{Name: "c", StickySession: "RID", StickySessionSep: "-",
 					RouteCookie: &balancer.RouteCookie{Name: "RID", Path: "/app", Domain: "example.com", MaxAge: 3600,
-						Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode},
+						Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+						Raw: "RID=.%{BALANCER_WORKER_ROUTE}e; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Strict"},
 					Members: []balancer.Member{{URL: "http://a", Route: "r1"}}})
 			},
-			warns: []string{`written as "-" followed by the route`, "on every response", `"always" not honoured`},
+			warns: []string{`with the separator "-" the route is not read back`, "on every response", `"always" not honoured`},
 		},
 		{
 			name: "a global route cookie recipe serves the balancers that read it",
@@ -171,7 +172,7 @@ BalancerMember balancer://java http://b route=j1
 ProxySet balancer://java stickysession=JSESSIONID`,
 			want: func(t *testing.T) *httpdconf.Config {
 				return &httpdconf.Config{Balancers: []httpdconf.BalancerConfig{
-					{Config: balancer.Config{Name: "php", StickySession: "ROUTEID", RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/"},
+					{Config: balancer.Config{Name: "php", StickySession: "ROUTEID", RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/", Raw: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/"},
 						Members: []balancer.Member{{URL: "http://a", Route: "1"}}}},
 					{Config: balancer.Config{Name: "java", StickySession: "JSESSIONID", Members: []balancer.Member{{URL: "http://b", Route: "j1"}}}},
 				}}
@@ -594,7 +595,7 @@ ProxyPass / balancer://wls/`,
 ProxyPass        "/"       "balancer://php/" growth=4
 ProxyPassReverse "/"       "balancer://php/"`,
 			want: func(t *testing.T) *httpdconf.Config {
-				c := one(balancer.Config{Name: "php", StickySession: "ROUTEID", RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/"},
+				c := one(balancer.Config{Name: "php", StickySession: "ROUTEID", RouteCookie: &balancer.RouteCookie{Name: "ROUTEID", Path: "/", Raw: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/"},
 					Members: []balancer.Member{{URL: "http://10.0.1.21:9000", Route: "1"}, {URL: "http://10.0.1.22:9000", Route: "2"},
 						{URL: "http://10.0.2.21:9000", Route: "3", LBSet: 1}}},
 					httpdconf.Mount{Path: "/", Balancer: "php", BalancerPath: "/", Reverse: true})

@@ -133,7 +133,7 @@ func TestServe(t *testing.T) {
 		{"scheduled 1", "/shop/a", "", 200, "tc1 ", ""},
 		{"scheduled 2", "/shop/a", "", 200, "tc2 ", ""},
 		{"scheduled 3", "/shop/a", "", 200, "tc1 ", ""},
-		{"route cookie issued", "/index.php", "", 200, "php1 /index.php", "ROUTEID=.1; Path=/"},
+		{"route cookie issued", "/index.php", "", 200, "php1 /index.php", "ROUTEID=.1; path=/"}, // exactly as the recipe writes it,
 		{"route cookie followed", "/index.php?x=1", "ROUTEID=.2", 200, "php2 /index.php?x=1", ""},
 		{"ordinary URL target", "/api/users", "", 200, "api /v1/users", ""},
 		{"excluded", "/shop/static/logo.png", "", 404, "", ""},

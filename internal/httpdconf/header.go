@@ -58,6 +58,7 @@ func (p *parser) header(d *dctx) error {
 // parseRouteCookie fills rc from a Set-Cookie value template. It returns
 // why the value is not understood, or "".
 func parseRouteCookie(rc *RouteCookie, value string) string {
+	rc.Value = value
 	parts := strings.Split(value, ";")
 	nv := trimSpace(parts[0])
 	eq := strings.IndexByte(nv, '=')

@@ -61,7 +61,7 @@ ProxyPass        "/test" "balancer://mycluster"
 ProxyPassReverse "/test" "balancer://mycluster"
 `,
 			want: func(t *testing.T) *File {
-				rc := RouteCookie{Pos: at(1), Name: "ROUTEID", Prefix: ".", OnlyWhenChanged: true, Path: "/"}
+				rc := RouteCookie{Pos: at(1), Name: "ROUTEID", Prefix: ".", Value: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/", OnlyWhenChanged: true, Path: "/"}
 				f := &File{
 					RouteCookies: []RouteCookie{rc},
 					Balancers: []*Balancer{{
@@ -826,11 +826,11 @@ func TestRouteCookieRecipe(t *testing.T) {
 		want RouteCookie // Pos is filled in
 	}{
 		{"documented", `Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED`,
-			RouteCookie{Name: "ROUTEID", Prefix: ".", Path: "/", OnlyWhenChanged: true}},
+			RouteCookie{Name: "ROUTEID", Prefix: ".", Value: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/", Path: "/", OnlyWhenChanged: true}},
 		{"always set, all attributes", `Header always set Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Lax; Priority=High"`,
-			RouteCookie{Name: "ROUTEID", Prefix: ".", Always: true, Path: "/app", Domain: "example.com", MaxAge: 3600, HasMaxAge: true, Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode, Extra: []string{"Priority=High"}}},
+			RouteCookie{Name: "ROUTEID", Prefix: ".", Value: "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Lax; Priority=High", Always: true, Path: "/app", Domain: "example.com", MaxAge: 3600, HasMaxAge: true, Secure: true, HTTPOnly: true, SameSite: http.SameSiteLaxMode, Extra: []string{"Priority=High"}}},
 		{"suffix and expires", `Header onsuccess append set-cookie "ROUTEID=x-%{BALANCER_WORKER_ROUTE}e-y;expires=Wed, 21 Oct 2037 07:28:00 GMT;samesite=strict;max-age=zz" ENV=balancer_route_changed`,
-			RouteCookie{Name: "ROUTEID", Prefix: "x-", Suffix: "-y", OnlyWhenChanged: true, Expires: "Wed, 21 Oct 2037 07:28:00 GMT", SameSite: http.SameSiteStrictMode, Extra: []string{"max-age=zz"}}},
+			RouteCookie{Name: "ROUTEID", Prefix: "x-", Suffix: "-y", Value: "ROUTEID=x-%{BALANCER_WORKER_ROUTE}e-y;expires=Wed, 21 Oct 2037 07:28:00 GMT;samesite=strict;max-age=zz", OnlyWhenChanged: true, Expires: "Wed, 21 Oct 2037 07:28:00 GMT", SameSite: http.SameSiteStrictMode, Extra: []string{"max-age=zz"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -169,6 +169,11 @@ type File struct {
 	// seconds, as Apache reads it); zero means not set (Apache then uses
 	// Timeout, default 60 s).
 	ProxyTimeout time.Duration
+	// PreserveHost is ProxyPreserveHost (Apache default Off).
+	PreserveHost Flag
+	// LimitRequestLine, LimitRequestFieldSize and LimitRequestFields as
+	// written; nil when not set (Apache's defaults: 8190, 8190, 100).
+	LimitRequestLine, LimitRequestFieldSize, LimitRequestFields *int
 	// ServerRoot as written, if given; Include paths are relative to it.
 	ServerRoot string
 
@@ -514,6 +519,9 @@ type RouteCookie struct {
 	Name   string
 	Prefix string
 	Suffix string
+	// Value is the whole Set-Cookie value as written (the format, with
+	// %{BALANCER_WORKER_ROUTE}e), attributes included.
+	Value string
 	// OnlyWhenChanged is true with env=BALANCER_ROUTE_CHANGED: the cookie is
 	// sent only when the balancer chose a member by scheduling. Without a
 	// condition it is sent on every response.
