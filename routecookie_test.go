@@ -1,9 +1,9 @@
 package balancer_test
 
 import (
+	"net/http/httptest"
 	"strconv"
 	"strings"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
