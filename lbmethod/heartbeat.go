@@ -33,13 +33,19 @@ import "math/rand/v2"
 // Beyond Apache, a member in slow start has its weight scaled by
 // Weight ÷ Factor (never below 1 while its server has ready slots).
 //
-// Pick takes one random draw per weighted candidate (a weighted reservoir
-// sample: one pass, no allocation) under the table's read lock, and the
-// table's clock judges the reports' age. Asking for a member's host marks
-// its server as a member's in the table (see [HeartbeatTable]); a host
-// without an entry gets a reserved place (the write lock, once per host). StickyHit and
-// Reset are [Base]'s. The zero value has no table and picks nothing. A
-// balancer gets its own from [MethodHeartbeat].
+// Pick weighs every candidate, then takes one random draw; the table's
+// clock judges the reports' age. Each member keeps a reference to its
+// server's entry, so a pick looks the table up (under its read lock) only
+// for a member whose entry is not known yet or was dropped; it allocates
+// nothing once its buffer has grown to the candidates. Asking for a
+// member's host marks its server as a member's in the table (see
+// [HeartbeatTable]); a host without an entry gets a reserved place (the
+// write lock, once per host). StickyHit and Reset are [Base]'s. The zero
+// value has no table and picks nothing.
+//
+// A Heartbeat keeps per-balancer state (its buffer, the members'
+// references): use one per balancer, as [MethodHeartbeat] gives each
+// balancer its own.
 type Heartbeat struct {
 	Base
 
@@ -47,9 +53,10 @@ type Heartbeat struct {
 	// -1.
 	Table *HeartbeatTable
 	// Rand returns a uniform random integer in [0, n) for n > 0. Nil means
-	// math/rand/v2's Uint64N. It must be safe for concurrent use when
-	// Pick may run concurrently.
+	// math/rand/v2's Uint64N.
 	Rand func(n uint64) uint64
+
+	weights []uint64 // Pick's buffer
 }
 
 var (
@@ -75,36 +82,50 @@ func (h *Heartbeat) Pick(cands []*Member) int {
 	}
 	now := t.now().UnixNano()
 	stale := now - int64(heartbeatMaxAge)
-	chosen := -1
-	var total uint64
-	missing := false
 	st := &t.store
-	st.mu.RLock()
-	for i, m := range cands {
-		e := st.servers[m.Host]
+	w := h.weights[:0]
+	var total uint64
+	missing, locked := false, false
+	for _, m := range cands {
+		e := m.hb
+		if e == nil || e.gone.Load() || e.owner != st || e.ip != m.Host {
+			if !locked {
+				st.mu.RLock()
+				locked = true
+			}
+			e = st.servers[m.Host]
+			m.hb = e
+		}
+		var wt uint64
 		if e == nil {
 			missing = true
-			continue
+		} else {
+			e.ask(now)
+			if e.seen.Load() > stale {
+				wt = heartbeatWeight(e, m)
+			}
 		}
-		e.ask(now)
-		if e.seen.Load() <= stale {
-			continue
-		}
-		w := heartbeatWeight(e, m)
-		if w == 0 {
-			continue
-		}
-		total += w
-		if chosen < 0 || h.rand(total) < w {
-			chosen = i
-		}
+		w = append(w, wt)
+		total += wt
 	}
-	st.mu.RUnlock()
+	if locked {
+		st.mu.RUnlock()
+	}
+	h.weights = w
 	if missing {
 		st.reserve(cands, now)
 	}
-	if chosen < 0 {
+	if total == 0 {
 		return -1
+	}
+	r := h.rand(total)
+	chosen := -1
+	for i, wt := range w {
+		if r < wt {
+			chosen = i
+			break
+		}
+		r -= wt
 	}
 	// Apache files each host's share under the last member with that host.
 	host := cands[chosen].Host

@@ -30,6 +30,8 @@ type hbStore struct {
 
 // hbEntry is one server's report, updated in place with atomics.
 type hbEntry struct {
+	owner *hbStore // the store holding it
+	gone  atomic.Bool
 	ip    string
 	load  atomic.Uint64 // ready<<32 | busy, so a reader sees both from one report
 	seen  atomic.Int64  // clock reading (UnixNano) of the report; 0 = none yet (a reserved place)
@@ -83,6 +85,7 @@ func (s *hbStore) record(ip string, r HeartbeatReport, now int64, limit int) {
 		s.head++
 		if !old.claimed(now) && s.servers[old.ip] == old {
 			delete(s.servers, old.ip)
+			old.gone.Store(true)
 		}
 	}
 	if s.head > len(s.queue)/2 {
@@ -90,7 +93,7 @@ func (s *hbStore) record(ip string, r HeartbeatReport, now int64, limit int) {
 		clear(s.queue[n:])
 		s.queue, s.head = s.queue[:n], 0
 	}
-	e = &hbEntry{ip: ip}
+	e = &hbEntry{owner: s, ip: ip}
 	e.store(r)
 	s.servers[ip] = e
 	s.queue = append(s.queue, e)
@@ -112,6 +115,7 @@ func (s *hbStore) sweep(now int64) {
 		}
 		if e.seen.Load() < forget {
 			delete(s.servers, ip)
+			e.gone.Store(true)
 			continue
 		}
 		s.queue = append(s.queue, e)
@@ -133,7 +137,7 @@ func (s *hbStore) reserve(cands []*Member, now int64) {
 		if m.Host == "" || s.servers[m.Host] != nil {
 			continue
 		}
-		e := &hbEntry{ip: m.Host}
+		e := &hbEntry{owner: s, ip: m.Host}
 		e.asked.Store(now)
 		s.servers[m.Host] = e
 	}

@@ -50,8 +50,9 @@ type Member struct {
 	lat       atomic.Uint64 // latency method: peak-EWMA response time in ns, as float64 bits; 0 = no sample
 	latAt     atomic.Int64  // latency method: clock reading (ns) of the last sample
 
-	hslot int32 // hash method: the member's slot on its ring; guarded like LBStatus
-	lpos  int32 // byrequests: the member's position in its list state; guarded like LBStatus
+	hslot int32    // hash method: the member's slot on its ring; guarded like LBStatus
+	lpos  int32    // byrequests: the member's position in its list state; guarded like LBStatus
+	hb    *hbEntry // heartbeat: its server's entry, as last found; guarded like LBStatus
 }
 
 // NewMember returns a Member with the given name, host and load factor
