@@ -1,0 +1,92 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/etcd/internal/etcdtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// replica is one gateway of a test fleet: a balancer and its Fleet, with
+// its own etcd client.
+type replica struct {
+	name  string
+	b     *balancer.Balancer
+	f     *Fleet
+	logs  *logRecords
+	stop  func()
+	fleet chan balancer.ChangeEvent // changes the Fleet applied
+}
+
+// startReplica builds a balancer from cfg and joins it to the fleet:
+// Load, then Run until the test ends (or stop).
+func startReplica(t *testing.T, srv *etcdtest.Server, name string, cfg balancer.Config) *replica {
+	t.Helper()
+	b, err := balancer.New(cfg)
+	require.NoError(t, err)
+	r := &replica{name: name, b: b, logs: &logRecords{}, fleet: make(chan balancer.ChangeEvent, 10000)}
+	b.OnChange(func(ev balancer.ChangeEvent) {
+		if ev.Change.Source == Source {
+			select {
+			case r.fleet <- ev:
+			default:
+			}
+		}
+	})
+	r.f = &Fleet{Client: srv.Client(), Replica: name, Balancers: []*balancer.Balancer{b}, Logger: slog.New(r.logs), Prefix: "/test/"}
+	require.NoError(t, r.f.Load(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.f.Run(ctx) }()
+	r.stop = sync.OnceFunc(func() {
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+		_ = b.Close()
+	})
+	t.Cleanup(r.stop)
+	return r
+}
+
+func testConfig(members ...string) balancer.Config {
+	cfg := balancer.Config{Name: "app"}
+	for i, m := range members {
+		cfg.Members = append(cfg.Members, balancer.Member{URL: m, Route: fmt.Sprintf("r%d", i)})
+	}
+	return cfg
+}
+
+// logRecords collects log records.
+type logRecords struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecords) Enabled(_ context.Context, lv slog.Level) bool { return true }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Level.String()+" "+r.Message)
+	l.mu.Unlock()
+	return nil
+}
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+func (l *logRecords) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if strings.HasPrefix(m, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func ptr[T any](v T) *T { return &v }
