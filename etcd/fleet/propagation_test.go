@@ -81,7 +81,7 @@ func stringFields(r Record) map[string]string {
 // fleet applies there.
 func waitFor(t *testing.T, r *replica, cond func() bool) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for !cond() {
 		select {
 		case <-r.fleet:
