@@ -117,6 +117,17 @@ func (g *bodyGuard) rewind() bool {
 	return true
 }
 
+// complete reports whether the whole body is kept, so that attempts may
+// read it at the same time (a per-try timeout's second attempt).
+func (g *bodyGuard) complete() bool {
+	if g.limit == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.eof
+}
+
 // reader returns the reader of the newest attempt.
 func (g *bodyGuard) reader() io.ReadCloser {
 	g.mu.Lock()

@@ -103,6 +103,15 @@ type Config struct {
 	// (Apache's) is bounded by MaxAttempts only.
 	RetryBudget float64
 
+	// PerTryTimeout, if positive, sends an idempotent request whose member
+	// has not sent its response headers within it to another member as
+	// well (one not tried yet, within MaxAttempts and the retry budget),
+	// if its body can be read twice (none, GetBody, or kept whole by
+	// ReplayBuffer): the first answer goes to the client, the other
+	// attempt is canceled. Upgrade requests are never sent twice. Zero
+	// means off (Apache has no such thing).
+	PerTryTimeout time.Duration
+
 	// RetryBudgetMin is how many retries may be in flight whatever the
 	// share allows, so that a quiet balancer can retry at all; zero means
 	// 3, a negative value means none beyond the share.

@@ -34,11 +34,11 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("balancer: request did not come through the balancer")
 	}
 	for {
-		m := st.member
-		res, err := m.cfg.Load().roundTripper().RoundTrip(req)
+		res, err := b.tryOnce(st, req)
 		if err == nil {
 			return res, nil
 		}
+		m := st.member
 		if req.Context().Err() != nil {
 			st.canceled = true
 			return nil, err

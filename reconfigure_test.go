@@ -183,6 +183,16 @@ var reconfigureTests = map[string]func(t *testing.T){
 		reconfigure(t, b, func(c *balancer.Config) { c.RetryBudget = 1 })
 		assert.Equal(t, []string{"b", "b"}, seq(t, b, 2, nil), "all of one request: retried")
 	},
+	"PerTryTimeout": func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			tr := &slowMembers{delay: map[string]time.Duration{"a": 2 * time.Second, "b": 0}}
+			b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: tr})
+			assert.Equal(t, []string{"a:", "b:"}, seq(t, b, 2, nil), "a answers late, alone")
+			reconfigure(t, b, func(c *balancer.Config) { c.PerTryTimeout = time.Second })
+			assert.Equal(t, []string{"b:"}, seq(t, b, 1, nil), "a is late: b asked too")
+			synctest.Wait()
+		})
+	},
 	"RetryBudgetMin": func(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: failSent(newStub(), "a")})
 		assert.Equal(t, []string{"b"}, seq(t, b, 1, nil), "the default minimum allows a retry")

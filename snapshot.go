@@ -59,6 +59,7 @@ type snapshot struct {
 	noFailover        bool
 	budgetMin         int64 // Config.RetryBudgetMin with its default
 	replayLimit       int   // Config.ReplayBuffer with its default; 0 = off
+	perTry            time.Duration
 	maxAttempts       int
 	forceRecover      bool
 }
@@ -112,6 +113,10 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 	if s.retryRatio == 0 {
 		s.retryRatio = defaultRetryBudget
 	}
+	if cfg.PerTryTimeout < 0 {
+		return nil, fmt.Errorf("balancer: pertrytimeout %v: must be >= 0", cfg.PerTryTimeout)
+	}
+	s.perTry = cfg.PerTryTimeout
 	s.budgetMin = int64(cfg.RetryBudgetMin)
 	switch {
 	case cfg.RetryBudgetMin == 0:
