@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/healthcheck"
 )
 
 // The lock rule: no user callback and no logging runs under a balancer
@@ -227,4 +228,64 @@ func TestReconfigureFuncUnlocked(t *testing.T) {
 	cfg := b.Config()
 	assert.True(t, cfg.NoFailover)
 	assert.Len(t, cfg.Members, 3, "the Update is kept")
+}
+
+// Every Observer callback may call back into the balancer: each reads it
+// (Members, Decide, Config, State) from inside, for a request that fails
+// over (Picked, StateChanged, Retried, Done) and for health checks
+// (HealthChecked, StateChanged).
+func TestLockRuleEveryObserverCallback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var b *balancer.Balancer
+	var mu sync.Mutex
+	called := map[string]int{}
+	read := func(what string) {
+		_ = b.Members()
+		b.Decide(httptest.NewRequest("GET", "/", nil))
+		_ = b.Config()
+		_ = b.State()
+		mu.Lock()
+		called[what]++
+		mu.Unlock()
+	}
+	checked := make(chan struct{}, 1)
+	obs := &balancer.Observer{
+		Picked:       func(balancer.PickEvent) { read("Picked") },
+		Retried:      func(balancer.RetryEvent) { read("Retried") },
+		StateChanged: func(balancer.StateEvent) { read("StateChanged") },
+		Done:         func(balancer.DoneEvent) { read("Done") },
+		HealthChecked: func(balancer.HealthEvent) {
+			read("HealthChecked")
+			select {
+			case checked <- struct{}{}:
+			default:
+			}
+		},
+	}
+	b = mustNew(t, balancer.Config{Members: append(members("a"), balancer.Member{URL: srv.URL,
+		HealthCheck: healthcheck.Check{Method: healthcheck.MethodTCP, Interval: healthcheck.MinInterval}}),
+		Transport: failDial(newStub("a"), srv), Observer: obs})
+	within(t, "a request failing over", func() { seq(t, b, 1, nil) })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.RunHealthChecks(ctx) }()
+	within(t, "a health check", func() { <-checked })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for _, cb := range []string{"Picked", "Retried", "StateChanged", "Done", "HealthChecked"} {
+		assert.Positive(t, called[cb], "%s was not called", cb)
+	}
+}
+
+// failDial is st for hosts other than srv's, whose requests go to srv.
+func failDial(st *stub, srv *httptest.Server) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if "http://"+r.URL.Host == srv.URL {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		return st.RoundTrip(r)
+	})
 }
