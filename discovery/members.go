@@ -2,10 +2,7 @@ package discovery
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/proxybalancer/balancer"
@@ -58,7 +55,9 @@ type MemberSet struct {
 // [balancer.Balancer.Update] does, atomically with respect to other
 // configuration changes. An empty ts is refused (it would leave the
 // balancer with nothing to route to): the caller keeps the last good list.
-// On error nothing changes.
+// On error nothing changes. The change is not an edit reported to
+// [balancer.Balancer.OnChange] listeners: a fleet (etcd/fleet) does not
+// publish it, since every replica follows the registry itself.
 func (s *MemberSet) Apply(ts []Target) (Diff, error) {
 	if s.Balancer == nil {
 		return Diff{}, fmt.Errorf("discovery: MemberSet.Balancer is nil")
@@ -128,29 +127,9 @@ func (s *MemberSet) Apply(ts []Target) (Diff, error) {
 	return d, nil
 }
 
-// Normalize returns a member URL in the balancer's normalised form: scheme
-// and host lower-cased, the default port dropped, the path kept.
+// Normalize returns a member URL in the balancer's normalised form, its
+// identity ([balancer.NormalizeURL]): scheme and host lower-cased, the
+// default port dropped, the path kept.
 func Normalize(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", err
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" {
-		return "", fmt.Errorf("no host")
-	}
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	switch {
-	case port != "":
-		host = net.JoinHostPort(host, port)
-	case strings.Contains(host, ":"):
-		host = "[" + host + "]"
-	}
-	return scheme + "://" + host + u.EscapedPath(), nil
+	return balancer.NormalizeURL(raw)
 }

@@ -59,7 +59,7 @@ func TestMemberSetRefuses(t *testing.T) {
 		want string
 	}{
 		{nil, "empty member list"},
-		{[]Target{{URL: "ftp://x"}}, `target URL "ftp://x": scheme "ftp"`},
+		{[]Target{{URL: "ftp://x"}}, `target URL "ftp://x": balancer: member "ftp://x": scheme "ftp"`},
 		{[]Target{{URL: "http://x"}, {URL: "HTTP://X:80"}}, `target URL "HTTP://X:80": listed twice`},
 		{[]Target{{URL: "http://x", HasWeight: true, LoadFactor: 500}}, "500"},
 	} {
