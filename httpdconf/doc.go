@@ -43,7 +43,8 @@
 //     checks honour it); hcexpr → HealthCheck.Expect evaluating the
 //     ProxyHCExpr on the check's status, headers and body;
 //   - lbmethod → Config.Method by [lbmethod.ByName]; lbmethod=heartbeat
-//     needs Options.Heartbeat (the reports' source), else it is an error;
+//     → [lbmethod.MethodHeartbeat] of Options.Heartbeat (the reports'
+//     source), which it needs, else it is an error;
 //   - stickysession, stickysessionsep, scolonpathdelim, nofailover, timeout,
 //     failonstatus, failontimeout → the Config fields of the same name;
 //     maxattempts=N → Config.MaxAttempts (maxattempts=0 → -1, none; unset →
