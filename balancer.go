@@ -165,6 +165,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 	st := newRequestState(b, r, path, rawPath)
 	st.pass = pass
 	b.budget.begin() // ended by finish
+	st.res.w = w
 	defer st.finish()
 	if b.closed.Load() {
 		st.fail(w, r, errClosedRequest)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -243,9 +244,39 @@ func (st *requestState) modifyResponse(res *http.Response) error {
 		st.reverseMap(res, &st.req, st.pass)
 	}
 	if user := st.snap.modify; user != nil {
-		return user(res)
+		if err := user(res); err != nil {
+			return err
+		}
 	}
+	// Armed only now: what reads the body from here on is the
+	// ReverseProxy's copy to the client, after the headers were written.
+	st.res.splice = res.Body == &st.res && st.spliceable(res)
 	return nil
+}
+
+// spliceMin is the least length of a response body worth handing to
+// transport.SpliceBody (which has its own, finer, threshold).
+const spliceMin = 32 << 10
+
+// spliceable reports whether res's body may go to the client by
+// transport.SpliceBody rather than the ReverseProxy's copy loop: its length
+// is known and large, the client's connection is plain HTTP/1.x (the
+// ResponseWriter implements io.ReaderFrom, which net/http turns into a
+// splice from the member's socket), the request is not HEAD, and the
+// ReverseProxy flushes nothing on a timer of its own (FlushInterval zero,
+// not server-sent events): its flushes would race with ReadFrom.
+func (st *requestState) spliceable(res *http.Response) bool {
+	in := &st.req
+	if res.ContentLength < spliceMin || in.TLS != nil || in.ProtoMajor != 1 || in.Method == http.MethodHead ||
+		st.snap.proxy.FlushInterval != 0 {
+		return false
+	}
+	if _, ok := st.res.w.(io.ReaderFrom); !ok {
+		return false
+	}
+	// As the ReverseProxy's flushInterval decides.
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	return ct != "text/event-stream"
 }
 
 var chunked = []string{"chunked"}
@@ -354,13 +385,37 @@ func requestHeadSize(r *http.Request) int64 {
 	return int64(n)
 }
 
-// countingBody counts the bytes of a response body read through it.
+// countingBody counts the bytes of a response body read through it. When
+// splice is set, its first Read hands the body to transport.SpliceBody,
+// which writes it to w, the client's ResponseWriter, with zero copies if
+// it can; then that Read reports the end of the body (or the error) having
+// returned no bytes.
 type countingBody struct {
-	rc io.ReadCloser
-	n  atomic.Int64
+	rc     io.ReadCloser
+	n      atomic.Int64
+	w      http.ResponseWriter
+	splice bool
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
+	if c.splice {
+		c.splice = false
+		if n, ok, err := transport.SpliceBody(c.w, c.rc); ok {
+			c.n.Add(n)
+			var we *transport.WriteError
+			switch {
+			case err == nil:
+				return 0, io.EOF
+			case errors.As(err, &we):
+				// The client's side failed. The ReverseProxy aborts the
+				// response on any error of its copy, as for a failed
+				// write, and logs read errors, but not the client
+				// going away: this one.
+				return 0, context.Canceled
+			}
+			return 0, err
+		}
+	}
 	n, err := c.rc.Read(p)
 	c.n.Add(int64(n))
 	return n, err

@@ -303,7 +303,11 @@ func (t *Transport) respondDirect(ctx context.Context, c *directConn, stop func(
 		t.release(c, stop, keep)
 		return res
 	}
-	res.Body = &directBody{t: t, c: c, rc: res.Body, ctx: ctx, stop: stop, keep: keep}
+	b := &directBody{t: t, c: c, rc: res.Body, ctx: ctx, stop: stop, keep: keep}
+	if res.ContentLength > 0 && len(res.TransferEncoding) == 0 {
+		b.length = res.ContentLength
+	}
+	res.Body = b
 	return res
 }
 
@@ -329,6 +333,10 @@ type directBody struct {
 	ctx  context.Context
 	stop func() bool
 	keep bool
+	// length is the body's length when the response declared it, else 0.
+	length int64
+	// started is set by the first Read or SpliceBody (used by them only).
+	started bool
 	// eof and err are what Read returned last (used by Read only): a
 	// Read after the end returns them again.
 	eof    bool
@@ -348,6 +356,7 @@ func (b *directBody) Read(p []byte) (int, error) {
 	case b.err != nil:
 		return 0, b.err
 	}
+	b.started = true
 	n, err := b.rc.Read(p)
 	switch {
 	case err == nil:

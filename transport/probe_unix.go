@@ -12,10 +12,11 @@ import (
 // such as a 408 before closing). It is made once per connection, so a
 // check allocates nothing.
 type prober struct {
-	raw   syscall.RawConn
-	buf   [1]byte
-	alive bool
-	peek  func(fd uintptr) // p.peekFD, bound once
+	raw      syscall.RawConn
+	buf      [1]byte
+	alive    bool
+	readable bool             // set by peekFD: bytes wait, or nothing yet
+	peek     func(fd uintptr) // p.peekFD, bound once
 }
 
 // newProber returns the prober of conn, or nil if conn has no socket to
@@ -38,8 +39,9 @@ func newProber(conn net.Conn) *prober {
 }
 
 func (p *prober) peekFD(fd uintptr) {
-	_, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	p.alive = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	p.readable = p.alive || err == nil && n > 0
 }
 
 // check reports whether the connection is still usable: nothing to read,
@@ -55,4 +57,17 @@ func (p *prober) check() bool {
 		return false
 	}
 	return p.alive
+}
+
+// open reports whether the member's side of the connection is neither at
+// its end nor broken: bytes wait to be read, or none yet.
+func (p *prober) open() bool {
+	if p == nil {
+		return false
+	}
+	p.readable = false
+	if err := p.raw.Control(p.peek); err != nil {
+		return false
+	}
+	return p.readable
 }

@@ -22,7 +22,7 @@ set -euo pipefail
 BACKEND_BIN=$1 BARE_BIN=$2 OURS_BIN=$3
 shift 3
 GENS=${GENS:-3} ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1}
-CONNS=${CONNS:-50} SUT_CPU=${SUT_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
+CONNS=${CONNS:-50} SUT_CPU=${SUT_CPU:-0} LOAD_CPU=${LOAD_CPU:-1} BIGSIZE=${BIGSIZE:-16384}
 WORKLOADS=${WORKLOADS:-"64B:/ 16KiB:/big"}
 BACKENDS=http://127.0.0.1:19101,http://127.0.0.1:19102
 
@@ -51,7 +51,7 @@ snap() {
 tick=$(getconf CLK_TCK)
 printf '%-6s %3s %3s %9s %9s %11s %11s %7s %15s %15s\n' workload gen run "bare r/s" "ours r/s" "bare us/req" "ours us/req" "ratio" "bare rd/wr/req" "ours rd/wr/req"
 for gen in $(seq "$GENS"); do
-  taskset -c "$SUT_CPU" "$BACKEND_BIN" -ports 19101,19102 -size 64 -bigsize 16384 -delay 0 >/dev/null 2>&1 &
+  taskset -c "$SUT_CPU" "$BACKEND_BIN" -ports 19101,19102 -size 64 -bigsize "$BIGSIZE" -delay 0 >/dev/null 2>&1 &
   pids+=($!)
   wait_port 19101
   taskset -c "$SUT_CPU" "$BARE_BIN" -mode tuned -listen 127.0.0.1:19202 -backends "$BACKENDS" >/dev/null 2>&1 &
