@@ -204,5 +204,5 @@ func TestSpliceBodyRefused(t *testing.T) {
 
 type readerFromBuffer struct{ b *bytes.Buffer }
 
-func (r readerFromBuffer) Write(p []byte) (int, error)          { return r.b.Write(p) }
+func (r readerFromBuffer) Write(p []byte) (int, error)           { return r.b.Write(p) }
 func (r readerFromBuffer) ReadFrom(src io.Reader) (int64, error) { return r.b.ReadFrom(src) }
