@@ -88,6 +88,7 @@ type spliceFront struct {
 	srv               *httptest.Server
 	lb                *balancer.Balancer
 	calls, spliceable atomic.Int32
+	clientConns       atomic.Int32
 	logMu             sync.Mutex
 	log               bytes.Buffer
 	done              chan balancer.DoneEvent
@@ -113,11 +114,17 @@ func newSpliceFront(t *testing.T, m *spliceMember, edit func(*balancer.Config), 
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lb.ServeHTTP(readFromRecorder{w, &f.calls, &f.spliceable}, r)
 	})
+	f.srv = httptest.NewUnstartedServer(h)
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.clientConns.Add(1)
+		}
+	}
 	if useTLS {
-		f.srv = httptest.NewTLSServer(h)
+		f.srv.StartTLS()
 		f.client = f.srv.Client()
 	} else {
-		f.srv = httptest.NewServer(h)
+		f.srv.Start()
 		f.client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	}
 	t.Cleanup(f.srv.Close)
@@ -172,12 +179,6 @@ func TestSpliceBody(t *testing.T) {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			m := newSpliceMember(t, size, nil)
 			f := newSpliceFront(t, m, nil, false)
-			var clientConns atomic.Int32
-			f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
-					clientConns.Add(1)
-				}
-			}
 			for i := range 3 {
 				res, got, err := f.get(t, "GET", "/file")
 				require.NoError(t, err, "request %d", i)
@@ -192,7 +193,7 @@ func TestSpliceBody(t *testing.T) {
 			assert.Equal(t, int32(3), f.calls.Load(), "ReadFrom calls")
 			assert.Equal(t, int32(3), f.spliceable.Load(), "ReadFrom calls from the member's socket")
 			assert.Equal(t, int32(1), m.conns.Load(), "member connections")
-			assert.Equal(t, int32(1), clientConns.Load(), "client connections")
+			assert.Equal(t, int32(1), f.clientConns.Load(), "client connections")
 			st := f.lb.Members()[0]
 			assert.Equal(t, int64(3*(size+len("HTTP/1.1 200 OK\r\n"))), st.Read, "bytes read from the member")
 			assert.Empty(t, f.errorLog())
