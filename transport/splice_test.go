@@ -70,7 +70,7 @@ func spliceServer(t *testing.T, tr *Transport, memberURL string, splice bool, ou
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", memberURL+r.URL.Path, nil)
 		res, err := tr.RoundTrip(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer res.Body.Close()
