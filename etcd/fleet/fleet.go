@@ -62,6 +62,7 @@ type Fleet struct {
 
 	mu       sync.Mutex
 	loaded   bool
+	ran      bool
 	rev      int64 // the fleet revision applied
 	revWake  chan struct{}
 	st       Status

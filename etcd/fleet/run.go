@@ -15,10 +15,18 @@ import (
 // Run publishes the edits made on this replica and applies the fleet's
 // until ctx ends, then stops following the balancers and returns ctx's
 // error. If Load has not succeeded yet, Run loads first, retrying until
-// etcd answers. Only one Run may run at a time.
+// etcd answers. Run may be called once: after it returns, the Fleet no
+// longer follows its balancers.
 func (f *Fleet) Run(ctx context.Context) error {
 	if err := f.check(); err != nil {
 		return err
+	}
+	f.mu.Lock()
+	ran := f.ran
+	f.ran = true
+	f.mu.Unlock()
+	if ran {
+		return errors.New("fleet: Run was already called")
 	}
 	for bo := newBackoff(); ; {
 		err := f.Load(ctx)

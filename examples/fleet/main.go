@@ -9,7 +9,8 @@
 //	    -members http://127.0.0.1:18081,http://127.0.0.1:18082
 //
 // The gateway serves the balancer at / and its manager at
-// /balancer-manager (nonce "fleet-demo"). run.sh starts an etcd, three
+// /balancer-manager (nonce "fleet-demo"), and the fleet's status and
+// history at /fleet. run.sh starts an etcd, three
 // members and three gateways on loopback and shows an edit on one manager
 // in force on all three. It is its own module, so the library pulls in no
 // etcd code.
@@ -26,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -110,18 +110,7 @@ func gateway(ctx context.Context, name, addr string, endpoints, urls []string) e
 	mux := http.NewServeMux()
 	mux.Handle("/", b)
 	mux.Handle("/balancer-manager", mgr)
-	mux.HandleFunc("/fleet", func(w http.ResponseWriter, r *http.Request) {
-		st := f.Status()
-		fmt.Fprintf(w, "replica %s: connected %v, revision %d, pending %d\n", name, st.Connected, st.Revision, st.Pending)
-		for _, rec := range f.History() {
-			var fields []string
-			for k, v := range rec.Fields {
-				fields = append(fields, k+"="+string(v))
-			}
-			slices.Sort(fields)
-			fmt.Fprintf(w, "revision %d at %s on %s by %s %s: %s\n", rec.Revision, rec.When.Format(time.RFC3339), rec.Replica, rec.Source, rec.Who, strings.Join(fields, " "))
-		}
-	})
+	mux.Handle("/fleet", f) // status, and who changed what, from where, when
 	err = serve(ctx, addr, mux)
 	// Publish what was edited here before leaving the fleet.
 	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
