@@ -47,7 +47,7 @@ func managed(t *testing.T, mods ...func(*manager.Config)) (*balancer.Balancer, *
 	}
 	mg, err := manager.New(cfg)
 	if err != nil {
-		t.Fatalf("NewManager: %v", err)
+		t.Fatalf("manager.New: %v", err)
 	}
 	return b, mg, st
 }
@@ -635,7 +635,7 @@ func TestManagerRandomNonce(t *testing.T) {
 	}
 }
 
-func TestNewManagerErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	b := mustNew(t, balancer.Config{Name: "x", Members: members("a"), Transport: newStub()})
 	b2 := mustNew(t, balancer.Config{Name: "X", Members: members("a"), Transport: newStub()})
 	tests := []struct {

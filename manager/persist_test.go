@@ -26,7 +26,7 @@ func managerWithState(t *testing.T, b *balancer.Balancer, file string) *manager.
 		Nonces: map[string]string{"shop": testNonce},
 	})
 	if err != nil {
-		t.Fatalf("NewManager: %v", err)
+		t.Fatalf("manager.New: %v", err)
 	}
 	return mg
 }
