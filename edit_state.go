@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -112,6 +113,88 @@ func (s State) Change() Change {
 	return c
 }
 
+// ChangeTo returns the change that turns a balancer in state s into
+// target: the parameters that differ, members of target that s lacks added
+// (with all their settings, their flags as status), members s has and
+// target lacks removed, and for members in both the settings and operator
+// flags that differ. Nothing differing gives a Change that changes nothing.
+// Added members come after the others, in target's order. It names s's
+// balancer; provenance is left for the caller to fill in. A fleet sync
+// applies a published State this way to a gateway whose members differ.
+func (s State) ChangeTo(target State) Change {
+	c := Change{Balancer: s.Balancer}
+	if !strings.EqualFold(s.Method, target.Method) {
+		c.Method = ptr(target.Method)
+	}
+	if s.StickySession != target.StickySession {
+		c.StickySession = ptr(target.StickySession)
+	}
+	if s.NoFailover != target.NoFailover {
+		c.NoFailover = ptr(target.NoFailover)
+	}
+	if s.MaxAttempts != target.MaxAttempts {
+		c.MaxAttempts = ptr(target.MaxAttempts)
+	}
+	if s.Timeout != target.Timeout {
+		c.Timeout = ptr(target.Timeout)
+	}
+	have := make(map[string]MemberState, len(s.Members))
+	for _, ms := range s.Members {
+		have[ms.URL] = ms
+	}
+	want := make(map[string]bool, len(target.Members))
+	for _, tm := range target.Members {
+		want[tm.URL] = true
+		cur, ok := have[tm.URL]
+		set, _ := ParseStatus(tm.Flags, 0)
+		if !ok {
+			a := tm.change(set)
+			a.Clear = ""
+			c.Add = append(c.Add, a)
+			continue
+		}
+		if mc, differs := cur.diff(tm, set); differs {
+			c.Members = append(c.Members, mc)
+		}
+	}
+	for _, ms := range s.Members {
+		if !want[ms.URL] {
+			c.Remove = append(c.Remove, ms.URL)
+		}
+	}
+	return c
+}
+
+// diff returns the member edit that turns ms into t (whose operator flags
+// are set), and whether anything differs.
+func (ms MemberState) diff(t MemberState, set Status) (MemberChange, bool) {
+	mc := MemberChange{URL: ms.URL}
+	differs := false
+	if ms.LoadFactor != t.LoadFactor {
+		mc.LoadFactor, differs = ptr(t.LoadFactor), true
+	}
+	if ms.LBSet != t.LBSet {
+		mc.LBSet, differs = ptr(t.LBSet), true
+	}
+	if ms.Route != t.Route {
+		mc.Route, differs = ptr(t.Route), true
+	}
+	if ms.Redirect != t.Redirect {
+		mc.Redirect, differs = ptr(t.Redirect), true
+	}
+	cur, _ := ParseStatus(ms.Flags, 0)
+	if on := set &^ cur & OperatorFlags; on != 0 {
+		mc.Set, differs = on.Letters(), true
+	}
+	if off := cur &^ set & OperatorFlags; off != 0 {
+		mc.Clear, differs = off.Letters(), true
+	}
+	if ms.HealthCheck != t.HealthCheck {
+		mc.HealthCheck, differs = t.HealthCheck.change(), true
+	}
+	return mc, differs
+}
+
 // change is the member edit that recreates ms with the operator flags set.
 func (ms MemberState) change(set Status) MemberChange {
 	hc := ms.HealthCheck
@@ -123,13 +206,18 @@ func (ms MemberState) change(set Status) MemberChange {
 		Redirect:   ptr(ms.Redirect),
 		Set:        (set & OperatorFlags).Letters(),
 		Clear:      (OperatorFlags &^ set).Letters(),
-		HealthCheck: &HealthCheckChange{
-			Method:   ptr(hc.Method),
-			URI:      ptr(hc.URI),
-			Interval: ptr(hc.Interval),
-			Passes:   ptr(hc.Passes),
-			Fails:    ptr(hc.Fails),
-		},
+		HealthCheck: hc.change(),
+	}
+}
+
+// change is the health-check edit that recreates hc.
+func (hc HealthCheckState) change() *HealthCheckChange {
+	return &HealthCheckChange{
+		Method:   ptr(hc.Method),
+		URI:      ptr(hc.URI),
+		Interval: ptr(hc.Interval),
+		Passes:   ptr(hc.Passes),
+		Fails:    ptr(hc.Fails),
 	}
 }
 

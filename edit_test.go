@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/lbmethod"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -398,4 +399,29 @@ func TestApplyConcurrent(t *testing.T) {
 		_, ok := seqs.Load(s)
 		assert.True(t, ok, "seq %d missing: sequence numbers are 1..n", s)
 	}
+}
+
+// ChangeTo turns one balancer's state into another's: parameters, members
+// added and removed, settings and operator flags.
+func TestStateChangeTo(t *testing.T) {
+	from, _ := shop(t)
+	require.NoError(t, from.Apply(balancer.Change{Members: []balancer.MemberChange{{URL: "http://b", Set: "N"}}}))
+	to := mustNew(t, balancer.Config{
+		Name: "shop", Method: lbmethod.MethodByBusyness, Timeout: time.Second,
+		Members:   members("b route=r2 lf=3", "c route=r3 status=D", "d route=r4 lbset=1 status=H"),
+		Transport: newStub(),
+	})
+	require.NoError(t, to.Apply(balancer.Change{Members: []balancer.MemberChange{
+		{URL: "http://d", HealthCheck: &balancer.HealthCheckChange{Method: ptr("TCP")}},
+	}}))
+	target := to.State()
+
+	c := from.State().ChangeTo(target)
+	assert.Equal(t, []string{"http://a"}, c.Remove)
+	require.Len(t, c.Add, 1)
+	assert.Equal(t, "http://d", c.Add[0].URL)
+	assert.Equal(t, "H", c.Add[0].Set)
+	require.NoError(t, from.Apply(c))
+	assert.Empty(t, cmp.Diff(target, from.State()))
+	assert.Empty(t, cmp.Diff(balancer.Change{Balancer: "balancer://shop"}, from.State().ChangeTo(target)), "nothing left to change")
 }

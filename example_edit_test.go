@@ -70,3 +70,36 @@ func ExampleBalancer_OnChange() {
 	// Output:
 	// balancer://shop #1 by alice (manager): [{"url":"HTTP://10.0.0.2:8080","set":"N"}]
 }
+
+// Bring a gateway's balancer to a state published elsewhere (a fleet
+// sync), whatever members it has now.
+func ExampleState_ChangeTo() {
+	b, err := balancer.New(balancer.Config{
+		Name:    "shop",
+		Members: []balancer.Member{{URL: "http://10.0.0.1:8080"}, {URL: "http://10.0.0.2:8080"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var published balancer.State // as another gateway's State() encoded it
+	doc := `{"balancer": "balancer://shop", "method": "bybusyness", "members": [
+		{"url": "http://10.0.0.2:8080", "loadFactor": 2, "flags": "N", "healthCheck": {"method": "NONE", "interval": 30000000000, "passes": 1, "fails": 1}},
+		{"url": "http://10.0.0.3:8080", "loadFactor": 1, "flags": "", "healthCheck": {"method": "NONE", "interval": 30000000000, "passes": 1, "fails": 1}}]}`
+	if err := json.Unmarshal([]byte(doc), &published); err != nil {
+		log.Fatal(err)
+	}
+	c := b.State().ChangeTo(published)
+	c.Source, c.Version = "fleet", 42
+	if err := b.Apply(c); err != nil {
+		log.Fatal(err)
+	}
+	st := b.State()
+	fmt.Println(st.Method)
+	for _, m := range st.Members {
+		fmt.Printf("%s lf=%v flags=%q\n", m.URL, m.LoadFactor, m.Flags)
+	}
+	// Output:
+	// bybusyness
+	// http://10.0.0.2:8080 lf=2 flags="N"
+	// http://10.0.0.3:8080 lf=1 flags=""
+}
