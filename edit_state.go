@@ -199,13 +199,13 @@ func (ms MemberState) diff(t MemberState, set Status) (MemberChange, bool) {
 func (ms MemberState) change(set Status) MemberChange {
 	hc := ms.HealthCheck
 	return MemberChange{
-		URL:        ms.URL,
-		LoadFactor: ptr(ms.LoadFactor),
-		LBSet:      ptr(ms.LBSet),
-		Route:      ptr(ms.Route),
-		Redirect:   ptr(ms.Redirect),
-		Set:        (set & OperatorFlags).Letters(),
-		Clear:      (OperatorFlags &^ set).Letters(),
+		URL:         ms.URL,
+		LoadFactor:  ptr(ms.LoadFactor),
+		LBSet:       ptr(ms.LBSet),
+		Route:       ptr(ms.Route),
+		Redirect:    ptr(ms.Redirect),
+		Set:         (set & OperatorFlags).Letters(),
+		Clear:       (OperatorFlags &^ set).Letters(),
 		HealthCheck: hc.change(),
 	}
 }
