@@ -1,15 +1,12 @@
 package httpdconf
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/proxybalancer/balancer"
 	apconf "github.com/proxybalancer/balancer/internal/httpdconf"
@@ -227,9 +224,12 @@ type Loaded struct {
 	// unmatched requests ([Loaded.Wrap] hands those to a handler). A
 	// request over Config.Limits gets Apache's 414 or 400 first (see
 	// balancer.RequestLimits).
+	//
+	// Handler stays valid across [Loaded.Reload]: it serves the
+	// configuration the latest Reload applied.
 	Handler http.Handler
 
-	site *site
+	live *live
 }
 
 // Load reads the configuration file at path (following Include and
@@ -295,33 +295,62 @@ func fromParseError(err error) error {
 func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 	l := &Loaded{Config: c}
 	byName := map[string]*balancer.Balancer{}
-	build := func(bc *BalancerConfig) (*balancer.Balancer, error) {
-		cfg := bc.Config
-		cfg.Members = append([]balancer.Member(nil), cfg.Members...)
-		if configure != nil {
-			configure(&cfg)
+	var made []*balancer.Balancer
+	fail := func(err error) (*Loaded, error) {
+		for _, b := range made {
+			b.Close()
 		}
-		b, err := balancer.New(cfg)
-		if err != nil {
-			return nil, bc.buildError(cfg, err)
-		}
-		byName[strings.ToLower(bc.Config.Name)] = b
-		return b, nil
+		return nil, err
 	}
-	for i := range c.Balancers {
-		b, err := build(&c.Balancers[i])
-		if err != nil {
-			return nil, err
+	for _, list := range []struct {
+		bcs []BalancerConfig
+		out *[]*balancer.Balancer
+	}{{c.Balancers, &l.Balancers}, {c.Workers, &l.Workers}} {
+		for i := range list.bcs {
+			bc := &list.bcs[i]
+			cfg := bc.config(configure)
+			b, err := balancer.New(cfg)
+			if err != nil {
+				return fail(bc.buildError(cfg, err))
+			}
+			made = append(made, b)
+			byName[strings.ToLower(bc.Config.Name)] = b
+			*list.out = append(*list.out, b)
 		}
-		l.Balancers = append(l.Balancers, b)
 	}
-	for i := range c.Workers {
-		b, err := build(&c.Workers[i])
+	st, err := c.routes(l, byName)
+	if err != nil {
+		return fail(err)
+	}
+	if st.managed {
+		mgr, err := manager.New(c.managerConfig(l))
 		if err != nil {
-			return nil, err
+			return fail(&Error{Pos: st.managerPos, Directive: "SetHandler", Msg: "balancer-manager: " + err.Error(), Err: err})
 		}
-		l.Workers = append(l.Workers, b)
+		l.Manager, st.manager = mgr, mgr
 	}
+	l.live = &live{}
+	l.live.site.Store(st)
+	l.Handler = &front{live: l.live}
+	l.live.current.Store(l)
+	return l, nil
+}
+
+// config is bc's balancer configuration as Build passes it to
+// balancer.New: a copy, changed by configure.
+func (bc *BalancerConfig) config(configure func(cfg *balancer.Config)) balancer.Config {
+	cfg := bc.Config
+	cfg.Members = append([]balancer.Member(nil), cfg.Members...)
+	if configure != nil {
+		configure(&cfg)
+	}
+	return cfg
+}
+
+// routes builds the main server's mux (l.Mux) and the site: the servers'
+// mounts over the balancers byName, the sections, and whether a
+// balancer-manager is mounted.
+func (c *Config) routes(l *Loaded, byName map[string]*balancer.Balancer) (*site, error) {
 	passes := make([]balancer.ProxyPass, 0, len(c.Mounts))
 	for _, m := range c.Mounts {
 		if m.VHost != 0 || m.Regex != "" {
@@ -352,7 +381,7 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
 	}
 	l.Mux = mux
-	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections}
+	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits}
 	for i := 0; i <= len(c.VirtualHosts); i++ {
 		srv, err := newServer(i, c.Mounts, byName)
 		if err != nil {
@@ -362,16 +391,11 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 	}
 	for _, s := range c.Sections {
 		if s.Manager {
-			mgr, err := manager.New(c.managerConfig(l))
-			if err != nil {
-				return nil, &Error{Pos: s.Pos, Directive: "SetHandler", Msg: "balancer-manager: " + err.Error(), Err: err}
-			}
-			l.Manager, st.manager = mgr, mgr
+			st.managed, st.managerPos = true, s.Pos
 			break
 		}
 	}
-	l.site, l.Handler = st, c.Limits.Wrap(st)
-	return l, nil
+	return st, nil
 }
 
 // managerConfig is the manager of the loaded balancers, with the
@@ -396,11 +420,9 @@ func (c *Config) managerConfig(l *Loaded) manager.Config {
 // Wrap returns the loaded configuration's handler with next serving the
 // requests it does not proxy (excluded or unmatched, and not for the
 // balancer-manager) instead of answering 404. Access rules apply before
-// next too.
+// next too. Like Handler, it serves what the latest Reload applied.
 func (l *Loaded) Wrap(next http.Handler) http.Handler {
-	st := *l.site
-	st.next = next
-	return l.Config.Limits.Wrap(&st)
+	return &front{live: l.live, next: next}
 }
 
 // buildError places balancer.New's error at the member at fault, found by
@@ -433,21 +455,4 @@ func (l *Loaded) Balancer(name string) *balancer.Balancer {
 		}
 	}
 	return nil
-}
-
-// RunHealthChecks runs the health checks (hcmethod=...) of every
-// balancer://name balancer until ctx ends, then returns ctx's error once
-// every check has ended. Balancers whose members have no checks are watched
-// too, so that checks set later (by the manager, or Reconfigure) run.
-// Workers are not checked, as in Apache. It returns nil at once when there
-// is no balancer. Call it once, from a goroutine the caller owns.
-func (l *Loaded) RunHealthChecks(ctx context.Context) error {
-	if len(l.Balancers) == 0 {
-		return nil
-	}
-	var g errgroup.Group
-	for _, b := range l.Balancers {
-		g.Go(func() error { return b.RunHealthChecks(ctx) })
-	}
-	return g.Wait()
 }

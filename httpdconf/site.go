@@ -19,7 +19,11 @@ type site struct {
 	servers []*server // [0] the main server, [i] VirtualHosts[i-1]
 	secs    []Section
 	manager http.Handler // nil without a manager <Location>
-	next    http.Handler // excluded and unmatched requests; nil: 404
+
+	managed    bool // a <Location> has SetHandler balancer-manager
+	managerPos Pos
+
+	limits balancer.RequestLimits // Config.Limits
 }
 
 // server is the mounts one server checks, in order.
@@ -133,8 +137,26 @@ func substitute(tmpl, s string, idx []int) string {
 	return b.String()
 }
 
-// ServeHTTP routes r.
-func (st *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// front is Loaded.Handler (and Wrap's handler): it serves through the
+// site the latest Reload stored.
+type front struct {
+	live *live
+	next http.Handler // excluded and unmatched requests; nil: 404
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := f.live.site.Load()
+	if code, _ := st.limits.Check(r); code != 0 {
+		// As balancer.RequestLimits.Wrap answers.
+		w.Header().Set("Connection", "close")
+		http.Error(w, http.StatusText(code), code)
+		return
+	}
+	st.serve(w, r, f.next)
+}
+
+// serve routes r; next takes what is neither proxied nor the manager.
+func (st *site) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	path, ok := normPath(r)
 	if !ok {
 		http.Error(w, "invalid URL path", http.StatusBadRequest)
@@ -164,8 +186,8 @@ func (st *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sm.mux.ServeHTTP(w, r)
 	case manager && st.manager != nil:
 		st.manager.ServeHTTP(w, r)
-	case st.next != nil:
-		st.next.ServeHTTP(w, r)
+	case next != nil:
+		next.ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -20,6 +20,11 @@
 //	-state path  where the manager keeps its changes when the configuration
 //	             says BalancerPersist On; default: the config path + ".state.json"
 //
+// SIGHUP reads the configuration again and applies it to the running
+// balancers (httpdconf.Loaded.Reload): members that stay keep their
+// counters, error state and manager edits, removed ones finish their
+// requests. A configuration with an error is reported and not applied.
+//
 // The manager is served where the configuration's <Location> says, under
 // that section's access rules (Require, Order/Allow/Deny), as everything
 // else the configuration serves.
@@ -49,6 +54,9 @@ type options struct {
 	conf     string
 	backends bool
 	state    string
+	// reload receives a value for each SIGHUP: the configuration is read
+	// again and applied to the running balancers.
+	reload <-chan struct{}
 	// listeners, if set, are used for demo backends instead of listening
 	// on their addresses (tests).
 	listeners map[string]net.Listener
@@ -62,11 +70,29 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := run(ctx, l, options{conf: *conf, backends: *backends, state: *state}, os.Stdout); err != nil {
+	if err := run(ctx, l, options{conf: *conf, backends: *backends, state: *state, reload: reload}, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -122,7 +148,37 @@ func run(ctx context.Context, l net.Listener, o options, out io.Writer) error {
 		<-hcDone
 	}()
 
+	go reloads(ctx, loaded, o, out)
 	return demo.Serve(ctx, l, loaded.Wrap(fallback))
+}
+
+// reloads reads the configuration again on each o.reload and applies it to
+// the running balancers (members that stay keep their state); a
+// configuration with an error is reported and not applied. It returns when
+// ctx ends.
+func reloads(ctx context.Context, loaded *httpdconf.Loaded, o options, out io.Writer) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.reload:
+		}
+		c, err := httpdconf.Read(o.conf, httpdconf.Options{StateFile: o.state})
+		if err == nil {
+			var next *httpdconf.Loaded
+			if next, err = loaded.Reload(c, nil); err == nil {
+				loaded = next
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(out, "reload failed, still serving the previous configuration:", err)
+			continue
+		}
+		for _, w := range c.Warnings {
+			fmt.Fprintln(out, "warning:", w)
+		}
+		fmt.Fprintf(out, "reloaded %s\n", o.conf)
+	}
 }
 
 // startBackends serves a demo backend on every loopback host:port that a

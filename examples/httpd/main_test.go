@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,10 @@ func TestShippedConfig(t *testing.T) {
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, front, options{conf: path, backends: true, listeners: listeners}, &out) }()
+	reload := make(chan struct{})
+	go func() {
+		done <- run(ctx, front, options{conf: path, backends: true, listeners: listeners, reload: reload}, &out)
+	}()
 
 	client := &http.Client{}
 	get := func(target, cookie string) (int, string, string) {
@@ -117,6 +121,16 @@ func TestShippedConfig(t *testing.T) {
 	// The manager page lists both balancers.
 	if _, body, _ := get("/balancer-manager?json", ""); !strings.Contains(body, "tomcat") || !strings.Contains(body, "php") {
 		t.Errorf("manager JSON does not list the balancers:\n%.300s", body)
+	}
+	// SIGHUP: the configuration without the /shop/static exclusion is
+	// applied; the same balancers serve it.
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(conf, `ProxyPass        "/shop/static" "!"`, "", 1)), 0o644))
+	reload <- struct{}{}
+	for !strings.Contains(out.String(), "reloaded ") {
+		runtime.Gosched()
+	}
+	if status, body, _ := get("/shop/static/logo.png", "JSESSIONID=abc.tc2"); status != 200 || !strings.HasPrefix(body, "tc2 served GET /app/shop/static/logo.png") {
+		t.Errorf("after the reload: GET /shop/static/logo.png = %d %q", status, body)
 	}
 	cancel()
 	if err := <-done; err != nil {
