@@ -60,20 +60,28 @@ type Fleet struct {
 	// nothing else talks to it; zero means one second.
 	ProbeInterval time.Duration
 
-	mu       sync.Mutex
-	loaded   bool
-	ran      bool
-	rev      int64 // the fleet revision applied
-	revWake  chan struct{}
-	st       Status
-	history  []Record
-	outbox   []pending
-	wake     chan struct{} // a new pending edit (capacity 1)
-	drained  chan struct{} // closed and replaced when the outbox empties
-	known    map[string]fieldSet
-	stops    []func()
-	applyMu  sync.Mutex // serialises the fleet's own applies
-	keyNames keys
+	mu      sync.Mutex
+	loaded  bool
+	ran     bool
+	rev     int64 // the fleet revision applied
+	revWake chan struct{}
+	st      Status
+	history []Record
+	outbox  []pending
+	wake    chan struct{} // a new pending edit (capacity 1)
+	drained chan struct{} // closed and replaced when the outbox empties
+	known   map[string]fieldSet
+	stops   []func()
+	applyMu sync.Mutex // serialises the fleet's own applies
+	loadMu  sync.Mutex // serialises Load
+}
+
+// keyNames returns the fleet's key layout.
+func (f *Fleet) keyNames() keys {
+	if f.Prefix == "" {
+		return keys{prefix: DefaultPrefix}
+	}
+	return keys{prefix: f.Prefix}
 }
 
 // pending is a local edit waiting to be published.
@@ -192,15 +200,13 @@ func (f *Fleet) Load(ctx context.Context) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	f.loadMu.Lock()
+	defer f.loadMu.Unlock()
 	f.mu.Lock()
 	loaded := f.loaded
 	f.mu.Unlock()
 	if loaded {
 		return nil
-	}
-	f.keyNames = keys{prefix: f.Prefix}
-	if f.keyNames.prefix == "" {
-		f.keyNames.prefix = DefaultPrefix
 	}
 	rev, err := f.reload(ctx)
 	if err != nil {
@@ -222,7 +228,7 @@ func (f *Fleet) Load(ctx context.Context) error {
 // reload reads the whole fleet state and applies it; it returns the
 // revision read.
 func (f *Fleet) reload(ctx context.Context) (int64, error) {
-	resp, err := f.Client.Get(ctx, f.keyNames.prefix, clientv3.WithPrefix())
+	resp, err := f.Client.Get(ctx, f.keyNames().prefix, clientv3.WithPrefix())
 	if err != nil {
 		return 0, fmt.Errorf("fleet: reading the fleet state: %w", err)
 	}
@@ -230,7 +236,7 @@ func (f *Fleet) reload(ctx context.Context) (int64, error) {
 	for _, b := range f.Balancers {
 		fs := fieldSet{}
 		for _, kv := range resp.Kvs {
-			rel, ok := strings.CutPrefix(string(kv.Key), f.keyNames.bal(b.Name()))
+			rel, ok := strings.CutPrefix(string(kv.Key), f.keyNames().bal(b.Name()))
 			if ok && rel != "log" {
 				fs[rel] = kv.Value
 			}
@@ -245,14 +251,24 @@ func (f *Fleet) reload(ctx context.Context) (int64, error) {
 func (f *Fleet) applyFields(b *balancer.Balancer, fs fieldSet, rec Record, rev int64) {
 	f.applyMu.Lock()
 	defer f.applyMu.Unlock()
-	c, errs := fs.change(b.State())
-	c.Balancer = b.Name()
-	c.Source = Source
-	c.Who = strings.TrimSpace(rec.Replica + ": " + strings.TrimSpace(rec.Source+" "+rec.Who))
-	c.When = rec.When
-	c.Version = uint64(rev)
-	if err := b.Apply(c); err != nil {
-		errs = append(errs, err)
+	var errs []error
+	who := strings.TrimSpace(rec.Replica + ": " + strings.TrimSpace(rec.Source+" "+rec.Who))
+	for try := 0; ; try++ {
+		c, cerrs := fs.change(b.State())
+		c.Balancer = b.Name()
+		c.Source = Source
+		c.Who = who
+		c.When = rec.When
+		c.Version = uint64(rev)
+		err := b.Apply(c)
+		if err != nil && try == 0 {
+			continue // once more: a member may have come or gone here meanwhile
+		}
+		errs = cerrs
+		if err != nil {
+			errs = append(errs, err)
+		}
+		break
 	}
 	var cur map[string]json.RawMessage
 	f.mu.Lock()
@@ -291,9 +307,9 @@ func (f *Fleet) applyFields(b *balancer.Balancer, fs fieldSet, rec Record, rev i
 	f.mu.Unlock()
 	if f.Logger != nil {
 		if len(errs) > 0 {
-			f.Logger.Error("fleet: edit not applied", "balancer", b.Name(), "revision", rev, "from", c.Who, "err", errors.Join(errs...))
+			f.Logger.Error("fleet: edit not applied", "balancer", b.Name(), "revision", rev, "from", who, "err", errors.Join(errs...))
 		} else {
-			f.Logger.Debug("fleet: edit applied", "balancer", b.Name(), "revision", rev, "from", c.Who)
+			f.Logger.Debug("fleet: edit applied", "balancer", b.Name(), "revision", rev, "from", who)
 		}
 	}
 }

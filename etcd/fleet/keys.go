@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -140,8 +141,9 @@ func (fs fieldSet) change(cur balancer.State) (c balancer.Change, errs []error) 
 	for _, m := range cur.Members {
 		have[m.URL] = true
 	}
+	// dec decodes v into *dst, a pointer field, only if v is valid.
 	dec := func(k string, v json.RawMessage, dst any) bool {
-		if err := json.Unmarshal(v, dst); err != nil {
+		if err := decodeInto(v, dst); err != nil {
 			errs = append(errs, fmt.Errorf("fleet: %s: value %s: %v", k, v, err))
 			return false
 		}
@@ -261,4 +263,17 @@ func removing(rm []string, m string) bool {
 		}
 	}
 	return false
+}
+
+// decodeInto decodes v into dst, a pointer to a value or to a pointer
+// field, leaving dst unchanged when v does not decode (json.Unmarshal may
+// allocate a pointer field before it fails).
+func decodeInto(v json.RawMessage, dst any) error {
+	rv := reflect.ValueOf(dst).Elem()
+	tmp := reflect.New(rv.Type())
+	if err := json.Unmarshal(v, tmp.Interface()); err != nil {
+		return err
+	}
+	rv.Set(tmp.Elem())
+	return nil
 }

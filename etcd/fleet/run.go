@@ -69,9 +69,9 @@ func (f *Fleet) setConnected(ok bool, err error) {
 	f.mu.Unlock()
 	if changed && f.Logger != nil {
 		if ok {
-			f.Logger.Info("fleet: etcd answers again", "prefix", f.keyNames.prefix)
+			f.Logger.Info("fleet: etcd answers again", "prefix", f.keyNames().prefix)
 		} else {
-			f.Logger.Warn("fleet: etcd unreachable: serving with the last state, keeping local edits to publish", "prefix", f.keyNames.prefix, "err", err)
+			f.Logger.Warn("fleet: etcd unreachable: serving with the last state, keeping local edits to publish", "prefix", f.keyNames().prefix, "err", err)
 		}
 	}
 }
@@ -118,7 +118,7 @@ func (f *Fleet) publishLoop(ctx context.Context) {
 }
 
 func (f *Fleet) publish(ctx context.Context, p *pending) error {
-	k := f.keyNames
+	k := f.keyNames()
 	b := p.rec.Balancer
 	var ops []clientv3.Op
 	for rel, v := range p.rec.Fields {
@@ -154,7 +154,7 @@ func (f *Fleet) probeLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, iv)
-		_, err := f.Client.Get(pctx, f.keyNames.prefix+"probe", clientv3.WithCountOnly())
+		_, err := f.Client.Get(pctx, f.keyNames().prefix+"probe", clientv3.WithCountOnly())
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -194,7 +194,7 @@ func (f *Fleet) watchLoop(ctx context.Context) {
 func (f *Fleet) watch(ctx context.Context, rev int64) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	wch := f.Client.Watch(wctx, f.keyNames.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	wch := f.Client.Watch(wctx, f.keyNames().prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 	for resp := range wch {
 		if err := resp.Err(); err != nil {
 			return err
@@ -220,7 +220,7 @@ func (f *Fleet) watch(ctx context.Context, rev int64) error {
 // applyRevision applies the events of one revision.
 func (f *Fleet) applyRevision(rev int64, evs []*clientv3.Event) {
 	for _, b := range f.Balancers {
-		prefix := f.keyNames.bal(b.Name())
+		prefix := f.keyNames().bal(b.Name())
 		fs := fieldSet{}
 		var rec Record
 		for _, ev := range evs {
