@@ -95,6 +95,7 @@ type Balancer struct {
 	ramping  atomic.Bool                   // a member may be in slow start
 	flagGen  atomic.Uint64                 // counts member flag changes
 	budget   retryBudget
+	out      outlierRun
 	retries  atomic.Int64 // requests retried after they were sent
 
 	// wrapGen counts the WrapTransport functions the balancer was given
@@ -137,6 +138,7 @@ func New(cfg Config) (*Balancer, error) {
 	}
 	b.cfg = cfg
 	b.snap.Store(s)
+	b.outlierConfigured(s)
 	b.logConfigWarnings(b.name, s.log, configWarnings(&cfg, s))
 	return b, nil
 }
@@ -171,6 +173,7 @@ func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath s
 		st.fail(w, r, errClosedRequest)
 		return
 	}
+	b.outlierTick(st.snap)
 	if m, err := b.chooseWait(st); m == nil {
 		st.fail(w, r, err)
 		return

@@ -112,6 +112,11 @@ type Config struct {
 	// means off (Apache has no such thing).
 	PerTryTimeout time.Duration
 
+	// Outlier, if set, turns on passive outlier detection: members whose
+	// answers show them failing are ejected for a while (see
+	// OutlierDetection). Nil means none (Apache has none).
+	Outlier *OutlierDetection
+
 	// RetryBudgetMin is how many retries may be in flight whatever the
 	// share allows, so that a quiet balancer can retry at all; zero means
 	// 3, a negative value means none beyond the share.

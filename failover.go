@@ -80,6 +80,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		req = retarget(req, st, next)
+		st.outlierDone = false
 	}
 }
 
@@ -166,6 +167,8 @@ func (b *Balancer) retried(st *requestState, m *member, err error, sent bool) {
 // attemptDone reports a failed attempt to the method.
 func (b *Balancer) attemptDone(st *requestState, err error) {
 	st.snap.sched.Done(&st.member.lb, lbmethod.DoneInfo{Err: err, Latency: b.mono() - st.picked})
+	b.outlierRecord(st.snap, st.member, 0, true)
+	st.outlierDone = true
 }
 
 // retarget returns a copy of req addressed to member m.

@@ -96,6 +96,8 @@ type member struct {
 	since   atomic.Int64 // when the flags last changed, Unix ns; 0 = never
 	latency atomic.Int64 // EWMA of the time to response headers, ns
 	errors  atomic.Int64 // attempts that failed or ended in error state
+
+	out outlierMember // passive outlier detection
 }
 
 // observeLatency folds one response time into the member's moving average

@@ -74,6 +74,7 @@ func (b *Balancer) tryOnce(st *requestState, req *http.Request) (*http.Response,
 		// One failed while the other runs: wait for the other.
 		rc.cancel[r.m]()
 		st.snap.sched.Done(&r.m.lb, lbmethod.DoneInfo{Err: r.err})
+		b.outlierRecord(st.snap, r.m, 0, true)
 		if notSent(r.err) {
 			r.m.enterError(b.now(), "connection failed")
 		}

@@ -194,6 +194,7 @@ func (b *Balancer) apply(cfg Config) error {
 	b.cfg = cfg
 	b.cfgGen++
 	b.snap.Store(s)
+	b.outlierConfigured(s)
 	b.notify()
 	b.pending.log, b.pending.warnings = s.log, append(b.pending.warnings, configWarnings(&cfg, s)...)
 	kept := make(map[*member]bool, len(s.members))

@@ -193,6 +193,15 @@ var reconfigureTests = map[string]func(t *testing.T){
 			synctest.Wait()
 		})
 	},
+	"Outlier": func(t *testing.T) {
+		tr := newStatusMembers(map[string]func(int) int{"a": always(500)})
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: tr})
+		seq(t, b, 12, nil)
+		assert.Empty(t, ejected(b), "no detection: six 500s from a")
+		reconfigure(t, b, func(c *balancer.Config) { c.Outlier = &balancer.OutlierDetection{MaxEjectionPercent: 50} })
+		seq(t, b, 10, nil)
+		assert.Equal(t, []string{"http://a"}, ejected(b), "five 500s in a row")
+	},
 	"RetryBudgetMin": func(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: failSent(newStub(), "a")})
 		assert.Equal(t, []string{"b"}, seq(t, b, 1, nil), "the default minimum allows a retry")

@@ -66,9 +66,11 @@ type requestState struct {
 	// after send).
 	excludeTried bool
 	canceled     bool // the client went away
-	responded    bool // the current member's response headers arrived
-	started      bool // start is set
-	hasKey       bool // key is set
+	// outlierDone: the current attempt was counted by outlier detection.
+	outlierDone bool
+	responded   bool // the current member's response headers arrived
+	started     bool // start is set
+	hasKey      bool // key is set
 
 	body bodyGuard    // the request body, counted
 	res  countingBody // the response body, counted
@@ -342,6 +344,9 @@ func (st *requestState) finish() {
 				m.enterError(clock(), "failontimeout")
 			} else if slices.Contains(s.failOn, st.status) {
 				m.enterError(clock(), "failonstatus")
+			}
+			if s.outlier != nil && !st.outlierDone && (st.responded || st.err != nil) {
+				b.outlierRecord(s, m, st.status, !st.responded)
 			}
 		}
 		// Apache's traffic counters: request line, headers and body sent;

@@ -60,6 +60,7 @@ type snapshot struct {
 	budgetMin         int64 // Config.RetryBudgetMin with its default
 	replayLimit       int   // Config.ReplayBuffer with its default; 0 = off
 	perTry            time.Duration
+	outlier           *outlierConfig // nil: no outlier detection
 	maxAttempts       int
 	forceRecover      bool
 }
@@ -117,6 +118,11 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		return nil, fmt.Errorf("balancer: pertrytimeout %v: must be >= 0", cfg.PerTryTimeout)
 	}
 	s.perTry = cfg.PerTryTimeout
+	oc, err := newOutlierConfig(cfg.Outlier)
+	if err != nil {
+		return nil, err
+	}
+	s.outlier = oc
 	s.budgetMin = int64(cfg.RetryBudgetMin)
 	switch {
 	case cfg.RetryBudgetMin == 0:

@@ -34,6 +34,11 @@ type MemberStats struct {
 	// ErrorSince and ErrorUntil bound its error state; both are zero when
 	// it is not in error state. Until is when it becomes eligible again.
 	ErrorSince, ErrorUntil time.Time
+	// EjectedUntil is when the member's outlier ejection ends (zero when
+	// it is not ejected; see Config.Outlier and StatusEjected); Ejections
+	// counts the times outlier detection ejected it.
+	EjectedUntil time.Time
+	Ejections    int64
 	// HealthCheck is the member's health-check configuration.
 	HealthCheck healthcheck.Check
 	// Health is what the health checker knows of the member (consecutive
@@ -68,6 +73,10 @@ func (b *Balancer) Members() []MemberStats {
 		ms.Elected, ms.Busy = m.lb.Elected(), m.lb.Busy()
 		ms.Transferred, ms.Read = m.lb.Transferred(), m.lb.Read()
 		ms.Retries, ms.Errors = m.retries.Load(), m.errors.Load()
+		if u := m.out.ejectedUntilN.Load(); u != 0 {
+			ms.EjectedUntil = time.Unix(0, u)
+		}
+		ms.Ejections = m.out.ejections.Load()
 		ms.Latency = time.Duration(m.latency.Load())
 		ms.HealthCheck = c.hc
 		ms.Health, ms.HealthKnown = b.healthState(m)

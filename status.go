@@ -27,11 +27,16 @@ const (
 	StatusFree                            // F: free slot, informational ("Free")
 	StatusHCFailed                        // C: failed its health checks ("HcFl")
 	StatusSpare                           // R: hot spare ("Spar")
+
+	// StatusEjected is not Apache's: passive outlier detection
+	// (Config.Outlier) took the member out of use for a while ("Ejct").
+	// It has no status= letter and is never persisted or edited.
+	StatusEjected
 )
 
 // unusableMask holds the flags that make a member unusable
 // (PROXY_WORKER_IS_USABLE).
-const unusableMask = StatusShutdown | StatusDisabled | StatusStopped | StatusError | StatusHCFailed
+const unusableMask = StatusShutdown | StatusDisabled | StatusStopped | StatusError | StatusHCFailed | StatusEjected
 
 var statusTable = [...]struct {
 	flag    Status
@@ -53,7 +58,7 @@ var statusTable = [...]struct {
 }
 
 // Usable reports whether a member with these flags may receive requests:
-// Init is set and none of U, D, S, E and C is.
+// Init is set and none of U, D, S, E, C and Ejected is.
 func (s Status) Usable() bool { return s&StatusInit != 0 && s&unusableMask == 0 }
 
 // Has reports whether every flag of f is set.
@@ -75,6 +80,12 @@ func (s Status) String() string {
 			}
 			b.WriteString(e.display)
 		}
+	}
+	if s&StatusEjected != 0 {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("Ejct")
 	}
 	if s.Usable() {
 		b.WriteString(" Ok")
