@@ -167,6 +167,27 @@ func BenchmarkScaleDecide(b *testing.B) {
 	}
 }
 
+// BenchmarkScaleDecideOneInError is BenchmarkScaleDecide's miss with one
+// member in error state (its retry a minute away): the candidate list
+// holds until that retry is due.
+func BenchmarkScaleDecideOneInError(b *testing.B) {
+	for _, n := range scaleSizes {
+		bl := scaleBalancer(b, n, staticTransport{})
+		if err := bl.SetStatus(bl.Members()[0].URL, balancer.StatusError, 0); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			req := httptest.NewRequest("GET", "http://front.example/app/x?q=1", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := bl.Decide(req); d.Reason != balancer.ReasonScheduled {
+					b.Fatalf("reason %v", d.Reason)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkScaleMemoryPerMember reports the live heap a balancer holds per
 // member (B/member: heap after GC with the balancer minus before, over n),
 // with one shared transport and with the default transport per member

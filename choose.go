@@ -54,20 +54,29 @@ func (sel *selection) now() time.Time {
 // and any other list gets an id never used before by the balancer. A
 // snapshot's caches are new, so a change of load factors (a new snapshot)
 // gives new ids.
+//
+// A list with members in error state holds until the first of their
+// retries is due (until, a clock reading in ns; 0 = no such member).
 type candCache struct {
 	gen     uint64
 	ok      bool
 	id      uint64
+	until   int64
 	cands   []*lbmethod.Member
 	members []*member
 }
 
 func (c *candCache) valid(gen uint64) bool { return c.ok && c.gen == gen }
 
+// validNow is valid, and the time has not come for a member's retry.
+func (c *candCache) validNow(gen uint64, sel *selection) bool {
+	return c.valid(gen) && (c.until == 0 || sel.now().UnixNano() <= c.until)
+}
+
 func (c *candCache) store(gen uint64, sel *selection, s *snapshot) {
 	c.cands = append(c.cands[:0], sel.cands...)
 	c.members = append(c.members[:0], sel.members...)
-	c.gen, c.ok = gen, true
+	c.gen, c.ok, c.until = gen, true, 0
 	c.id = s.listID(c, sel.sc)
 }
 
@@ -235,14 +244,16 @@ func (s *snapshot) routeOwned(route string) bool {
 // are never candidates.
 func (sel *selection) candidates(s *snapshot, tier []*member, cache *candCache) {
 	gen := sel.b.flagGen.Load()
-	if cache.valid(gen) && sel.exclude == nil {
+	if sel.exclude == nil && cache.validNow(gen, sel) {
 		sel.use(cache)
 		return
 	}
 	sel.reset()
-	// A tier with a member in error state, even one the plan takes out of
-	// it, is never cached.
+	// A tier with a member the plan takes out of error state is not
+	// cached; one with members staying in error state is, until the first
+	// of their retries is due.
 	cacheable := !sel.forced && sel.exclude == nil
+	var until int64
 	unusable := 0
 	for _, m := range tier {
 		f := sel.flags(m)
@@ -252,10 +263,18 @@ func (sel *selection) candidates(s *snapshot, tier []*member, cache *candCache) 
 			}
 			continue
 		}
+		leaving := len(sel.sc.leaving)
 		ok := sel.usable(m)
 		if m.flags()&StatusError != 0 {
-			// Its retry must be looked at on every selection.
-			cacheable = false
+			if len(sel.sc.leaving) > leaving {
+				cacheable = false // its retry is now
+			} else if at, ever := m.retryAt(); ever {
+				if at <= 0 {
+					cacheable = false // due at once
+				} else if until == 0 || at < until {
+					until = at
+				}
+			}
 		}
 		if f&(StatusSpare|StatusStandby) != 0 {
 			continue
@@ -284,6 +303,7 @@ func (sel *selection) candidates(s *snapshot, tier []*member, cache *candCache) 
 	}
 	if cacheable {
 		cache.store(gen, sel, s)
+		cache.until = until
 	}
 }
 

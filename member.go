@@ -162,6 +162,22 @@ func (m *member) retryDue(now time.Time) bool {
 	return now.UnixNano() > m.errorTime.Load()+int64(retry)
 }
 
+// retryAt returns the clock reading (ns) after which m's retry is due, as
+// retryDue judges it; ever is false when it never is (stopped). For a
+// member whose retry is due at once (ignore-errors, a negative retry) it
+// returns 0.
+func (m *member) retryAt() (at int64, ever bool) {
+	st := m.flags()
+	if st&StatusStopped != 0 {
+		return 0, false
+	}
+	retry := m.cfg.Load().retry
+	if st&StatusIgnoreErrors != 0 || retry < 0 {
+		return 0, true
+	}
+	return m.errorTime.Load() + int64(retry), true
+}
+
 // errorUntil returns when the member's error state ends, or the zero time
 // when it is not in error state.
 func (m *member) errorUntil() time.Time {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,8 +18,9 @@ import (
 // credits per cached candidate list, chooses exactly as byrequests over
 // Member.LBStatus (a scheduler the balancer can only call Pick on), and
 // reports the same lbstatus, through a random mix of scheduled requests,
-// sticky hits, Decide, members going in and out of error, disabled and
-// drained, and member list updates with new load factors.
+// sticky hits, Decide, members failing (connection refused: error state,
+// failover) and coming back when their retry is due, members set in error,
+// disabled and drained, and member list updates with new load factors.
 func TestByRequestsListsSameAsLoop(t *testing.T) {
 	plain := lbmethod.MethodFunc("byrequests", func() lbmethod.Scheduler { return lbmethod.NewByRequests() })
 	for seed := range uint64(8) {
@@ -32,18 +34,30 @@ func TestByRequestsListsSameAsLoop(t *testing.T) {
 						Route:      fmt.Sprint("r", i),
 						LoadFactor: float64(1 + rnd.IntN(3)),
 						LBSet:      rnd.IntN(4) / 3, // a few in lbset 1
+						Retry:      time.Duration(1+rnd.IntN(3)) * time.Second,
 					})
 				}
 				return ms
 			}
 			ms := list()
-			cfg := func(m lbmethod.Method) balancer.Config {
-				return balancer.Config{Name: "eq", Members: ms, Method: m, StickySession: "JSESSIONID", Transport: newStub()}
+			clk := newClock()
+			stubs := []*stub{newStub(), newStub()}
+			cfg := func(m lbmethod.Method, st *stub) balancer.Config {
+				return balancer.Config{Name: "eq", Members: ms, Method: m, StickySession: "JSESSIONID", Transport: st, Now: clk.Now}
 			}
-			ours, ref := mustNew(t, cfg(nil)), mustNew(t, cfg(plain))
+			ours, ref := mustNew(t, cfg(nil, stubs[0])), mustNew(t, cfg(plain, stubs[1]))
 			both := []*balancer.Balancer{ours, ref}
 			for step := range 4000 {
 				switch op := rnd.IntN(100); {
+				case op < 2: // a member's connections are refused, or accepted again
+					host, dead := fmt.Sprintf("m%d", rnd.IntN(12)), rnd.IntN(2) == 0
+					for _, s := range stubs {
+						s.setDead(host, dead)
+					}
+					continue
+				case op < 5:
+					clk.Advance(time.Duration(rnd.IntN(1500)) * time.Millisecond)
+					continue
 				case op < 3:
 					u := fmt.Sprintf("http://m%d", rnd.IntN(12))
 					f := []balancer.Status{balancer.StatusError, balancer.StatusDisabled, balancer.StatusDrain}[rnd.IntN(3)]
