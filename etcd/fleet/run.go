@@ -176,6 +176,9 @@ func (f *Fleet) watchLoop(ctx context.Context) {
 			return
 		}
 		if errors.Is(err, rpctypes.ErrCompacted) {
+			if f.Logger != nil {
+				f.Logger.Info("fleet: the history this replica missed is compacted: reading the whole state", "revision", rev)
+			}
 			if rev, err := f.reload(ctx); err == nil {
 				f.advance(rev)
 				continue
