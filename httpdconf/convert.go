@@ -77,6 +77,7 @@ func convert(f *apconf.File, opts Options, path string) (*Config, error) {
 	if err := cv.sections(); err != nil {
 		return nil, err
 	}
+	cv.headerEdits()
 	c.ManagerHosts = opts.ManagerHosts
 	if c.ManagerHosts == nil && len(c.ManagerPaths) > 0 {
 		c.ManagerHosts = []string{"localhost", "127.0.0.1", "::1"}

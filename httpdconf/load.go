@@ -127,6 +127,9 @@ type Config struct {
 	Sections []Section
 	// VirtualHostPort is Options.VirtualHostPort.
 	VirtualHostPort int
+	// Headers are the Header and RequestHeader edits, in configuration
+	// order (the route-cookie recipe is a balancer's RouteCookie instead).
+	Headers []HeaderEdit
 	// ManagerHosts are the names the balancer-manager answers for
 	// (Options.ManagerHosts, or by default the configuration's server
 	// names, loopback addresses and localhost).
@@ -308,7 +311,7 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 	}{{c.Balancers, &l.Balancers}, {c.Workers, &l.Workers}} {
 		for i := range list.bcs {
 			bc := &list.bcs[i]
-			cfg := bc.config(configure)
+			cfg := bc.config(c, configure)
 			b, err := balancer.New(cfg)
 			if err != nil {
 				return fail(bc.buildError(cfg, err))
@@ -337,12 +340,19 @@ func (c *Config) Build(configure func(cfg *balancer.Config)) (*Loaded, error) {
 }
 
 // config is bc's balancer configuration as Build passes it to
-// balancer.New: a copy, changed by configure.
-func (bc *BalancerConfig) config(configure func(cfg *balancer.Config)) balancer.Config {
+// balancer.New: a copy, changed by configure, with c's Header edits in
+// its ModifyResponse.
+func (bc *BalancerConfig) config(c *Config, configure func(cfg *balancer.Config)) balancer.Config {
 	cfg := bc.Config
 	cfg.Members = append([]balancer.Member(nil), cfg.Members...)
 	if configure != nil {
 		configure(&cfg)
+	}
+	for _, e := range c.Headers {
+		if !e.Request && !e.Always {
+			cfg.ModifyResponse = modifyResponse(cfg.ModifyResponse)
+			break
+		}
 	}
 	return cfg
 }
@@ -381,7 +391,7 @@ func (c *Config) routes(l *Loaded, byName map[string]*balancer.Balancer) (*site,
 		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
 	}
 	l.Mux = mux
-	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits}
+	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits, headers: c.Headers}
 	for i := 0; i <= len(c.VirtualHosts); i++ {
 		srv, err := newServer(i, c.Mounts, byName)
 		if err != nil {

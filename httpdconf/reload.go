@@ -134,7 +134,7 @@ func (l *Loaded) Reload(c *Config, configure func(cfg *balancer.Config)) (*Loade
 	}{{c.Balancers, &nl.Balancers}, {c.Workers, &nl.Workers}} {
 		for i := range list.bcs {
 			bc := &list.bcs[i]
-			cfg := bc.config(configure)
+			cfg := bc.config(c, configure)
 			name := strings.ToLower(bc.Config.Name)
 			b := old[name]
 			if b != nil {

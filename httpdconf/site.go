@@ -23,7 +23,8 @@ type site struct {
 	managed    bool // a <Location> has SetHandler balancer-manager
 	managerPos Pos
 
-	limits balancer.RequestLimits // Config.Limits
+	limits  balancer.RequestLimits // Config.Limits
+	headers []HeaderEdit           // Config.Headers
 }
 
 // server is the mounts one server checks, in order.
@@ -168,6 +169,11 @@ func (st *site) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	name := ""
 	if proxied {
 		name = sm.name
+	}
+	if len(st.headers) > 0 {
+		if es := edits(st.headers, srv.index, path, name); len(es) > 0 {
+			w, r = withEdits(w, r, es)
+		}
 	}
 	pol, manager := policy(st.secs, srv.index, path, name, proxied)
 	if !pol.Allow(client(r)) {

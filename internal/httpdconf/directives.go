@@ -53,6 +53,7 @@ func directiveTable() []struct {
 		{"LimitRequestFieldSize", (*parser).limitRequest},
 		{"LimitRequestFields", (*parser).limitRequest},
 		{"Header", (*parser).header},
+		{"RequestHeader", (*parser).requestHeader},
 		{"SetHandler", (*parser).setHandler},
 		{"Include", (*parser).includeDirective},
 		{"IncludeOptional", (*parser).includeDirective},

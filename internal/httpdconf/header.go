@@ -29,8 +29,8 @@ func (p *parser) header(d *dctx) error {
 		p.warn(d.pos, d.name, "skipped: %s", why)
 		return nil
 	}
-	if len(ws) < 3 || !strings.EqualFold(ws[1], "Set-Cookie") {
-		return skip("only the route cookie recipe (Header add Set-Cookie \"NAME=." + routePlaceholder + "...\") is part of the balancing subset")
+	if len(ws) < 3 || !strings.EqualFold(ws[1], "Set-Cookie") || !strings.Contains(ws[2], routePlaceholder) {
+		return p.headerEdit(d, false)
 	}
 	switch strings.ToLower(ws[0]) {
 	case "add", "set", "append", "merge", "setifempty":
@@ -120,3 +120,83 @@ func parseRouteCookie(rc *RouteCookie, value string) string {
 	}
 	return ""
 }
+
+// HeaderEdit is a Header or RequestHeader directive with a static value:
+// set, add, append or unset, optionally conditioned on an environment
+// variable (env=VAR or env=!VAR).
+type HeaderEdit struct {
+	Pos Pos
+	// Request is true for RequestHeader.
+	Request bool
+	// Always is "Header always": the edit applies to every response,
+	// errors httpd makes itself included; otherwise only to the responses
+	// of a member (onsuccess).
+	Always bool
+	// Action is "set", "add", "append" or "unset".
+	Action string
+	Name   string
+	Value  string
+	// Env is the env= variable ("" for none); EnvNot is env=!VAR.
+	Env    string
+	EnvNot bool
+	// VHost is the 1-based index of the <VirtualHost> (0: main server).
+	VHost int
+	// Section is the <Location> or <Proxy> section the directive was
+	// written in, nil at server level.
+	Section *Section
+}
+
+// headerEdit reads a Header (request false) or RequestHeader with a static
+// value; the forms it does not understand are skipped with a warning.
+func (p *parser) headerEdit(d *dctx, request bool) error {
+	ws := words(d.args)
+	skip := func(why string) error {
+		p.warn(d.pos, d.name, "skipped: %s", why)
+		return nil
+	}
+	e := HeaderEdit{Pos: d.pos, Request: request, VHost: d.sc.vhostIdx, Section: d.sc.section}
+	if !request && len(ws) > 0 && (strings.EqualFold(ws[0], "always") || strings.EqualFold(ws[0], "onsuccess")) {
+		e.Always = strings.EqualFold(ws[0], "always")
+		ws = ws[1:]
+	}
+	if request && len(ws) > 0 && strings.EqualFold(ws[len(ws)-1], "early") {
+		ws = ws[:len(ws)-1]
+	}
+	if len(ws) < 2 {
+		return d.errorf("needs an action and a header name")
+	}
+	e.Action, e.Name = strings.ToLower(ws[0]), ws[1]
+	rest := ws[2:]
+	switch e.Action {
+	case "set", "add", "append":
+		if len(rest) == 0 {
+			return d.errorf("%s %s needs a value", e.Action, e.Name)
+		}
+		e.Value, rest = rest[0], rest[1:]
+	case "unset":
+	default:
+		return skip("action " + ws[0] + " is not supported (set, add, append and unset are)")
+	}
+	if strings.Contains(e.Value, "%") {
+		return skip("format specifiers in the value (" + strconv.Quote(e.Value) + ") are not supported: only static values")
+	}
+	if len(rest) > 1 {
+		return d.errorf("too many arguments")
+	}
+	if len(rest) == 1 {
+		k, v, ok := splitParam(rest[0])
+		if !ok || !strings.EqualFold(k, "env") {
+			return skip("condition " + strconv.Quote(rest[0]) + " is not supported (only env=)")
+		}
+		e.EnvNot = strings.HasPrefix(v, "!")
+		e.Env = strings.TrimPrefix(v, "!")
+		if !strings.HasPrefix(e.Env, "BALANCER_") {
+			return skip("condition " + strconv.Quote(rest[0]) + ": only the BALANCER_* variables are known here (nothing else sets environment variables)")
+		}
+	}
+	p.file.Headers = append(p.file.Headers, e)
+	return nil
+}
+
+// requestHeader handles RequestHeader.
+func (p *parser) requestHeader(d *dctx) error { return p.headerEdit(d, true) }

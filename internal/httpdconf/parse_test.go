@@ -771,7 +771,6 @@ SetHandler balancer-manager
 		{8, "BalancerMember", "iobuffersize=65536 accepted but ignored"},
 		{9, "BalancerMember", "shares the worker http://h:80/a of line 8"},
 		{13, "<LocationMatch>", "section skipped"},
-		{17, "Header", "only the route cookie recipe"},
 		{18, "Header", `condition "env=!BALANCER_ROUTE_CHANGED"`},
 		{20, "Include", "not followed"},
 		{21, "BalancerInherit", "one name space"},

@@ -142,6 +142,9 @@ type File struct {
 	// or a balancer-manager handler, in configuration order (the order
 	// httpd merges them in).
 	Sections []*Section
+	// Headers are the Header and RequestHeader edits with static values
+	// (other than the route-cookie recipe), in configuration order.
+	Headers []HeaderEdit
 	// VirtualHosts are the <VirtualHost> sections in order; VHost fields
 	// index them from 1.
 	VirtualHosts []*VirtualHost
