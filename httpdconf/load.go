@@ -391,7 +391,7 @@ func (c *Config) routes(l *Loaded, byName map[string]*balancer.Balancer) (*site,
 		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
 	}
 	l.Mux = mux
-	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits, headers: c.Headers}
+	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits, headers: c.Headers, drained: make(chan struct{})}
 	for i := 0; i <= len(c.VirtualHosts); i++ {
 		srv, err := newServer(i, c.Mounts, byName)
 		if err != nil {

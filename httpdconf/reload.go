@@ -93,7 +93,8 @@ func (lv *live) startChecks(bs []*balancer.Balancer) {
 //     restart. Hooks set by configure (Now and WrapTransport) are kept
 //     from the running balancer.
 //   - a new one is created; one the configuration no longer has is
-//     closed once the new configuration is in place.
+//     closed once the requests that started before the switch have
+//     finished (a goroutine waits for them).
 //
 // Mounts, virtual hosts, access rules and the manager's place follow c;
 // the manager keeps its nonces and the members it added
@@ -197,12 +198,24 @@ func (l *Loaded) Reload(c *Config, configure func(cfg *balancer.Config)) (*Loade
 		}
 		st.manager = nl.Manager
 	}
-	lv.site.Store(st)
+	prev := lv.site.Swap(st)
 	lv.current.Store(nl)
+	prev.retire()
+	var removed []*balancer.Balancer
 	for name, b := range old {
 		if byName[name] != b {
-			b.Close()
+			removed = append(removed, b)
 		}
+	}
+	if len(removed) > 0 {
+		// Closed once the requests that came through the previous site
+		// have finished (a request may have picked it just before).
+		go func() {
+			<-prev.drained
+			for _, b := range removed {
+				b.Close()
+			}
+		}()
 	}
 	if lv.checks != nil {
 		lv.startChecks(nl.Balancers)

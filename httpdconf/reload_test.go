@@ -56,8 +56,12 @@ func memberStats(b *balancer.Balancer) map[string]balancer.MemberStats {
 func TestReloadUnderLoad(t *testing.T) {
 	m := reloadMembers(t, 4)
 	dead := deadURL(t)
+	other := "other"
 	conf := func(members ...string) *httpdconf.Config {
 		var b strings.Builder
+		// /o is served by a balancer whose name changes at each reload:
+		// the old one is removed while requests are in flight on it.
+		fmt.Fprintf(&b, "ProxyPass /o balancer://%s/\nBalancerMember balancer://%s %s\n", other, other, m[3])
 		b.WriteString("ProxyPass / balancer://app/\n<Proxy balancer://app>\n")
 		for _, mem := range members {
 			fmt.Fprintf(&b, "BalancerMember %s\n", mem)
@@ -88,7 +92,11 @@ func TestReloadUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				res, err := client.Get(front.URL + "/x")
+				path := "/x"
+				if ok.Load()%2 == 0 {
+					path = "/o/x"
+				}
+				res, err := client.Get(front.URL + path)
 				if err != nil {
 					failed.Add(1)
 					failures.Store(err.Error(), true)
@@ -118,11 +126,14 @@ func TestReloadUnderLoad(t *testing.T) {
 	before := memberStats(b)
 	require.True(t, before[norm(dead)].Status.Has(balancer.StatusError), "the dead member is in error: %v", before[norm(dead)].Status)
 
-	// Reload: m2 removed, m4 added, m1's load factor changed.
+	// Reload: m2 removed, m4 added, m1's load factor changed; /o served
+	// by another balancer.
+	other = "other2"
 	l2, err := l.Reload(conf(m[0]+" loadfactor=2", m[2], dead+" retry=600", m[3]), nil)
 	require.NoError(t, err)
 	waitFor(ok.Load() + failed.Load() + 600)
 	// Reload back to the first configuration.
+	oldOther := l2.Balancer("other2")
 	l3, err := l2.Reload(c1, nil)
 	require.NoError(t, err)
 	waitFor(ok.Load() + failed.Load() + 600)
@@ -142,6 +153,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	assert.Equal(t, before[norm(dead)].ErrorSince, after[norm(dead)].ErrorSince, "its error state is the same one")
 	assert.Contains(t, after, norm(m[1]), "m2 is back")
 	assert.NotContains(t, after, norm(m[3]), "m4 is gone again")
+	assert.Nil(t, l3.Balancer("other2"))
+	require.NotNil(t, oldOther)
+	assert.NotNil(t, l3.Balancer("other"), "a new balancer of the name")
 }
 
 // With BalancerPersist On, the manager's edits of members that stay win

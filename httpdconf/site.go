@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/internal/pathmatch"
@@ -25,6 +27,42 @@ type site struct {
 
 	limits  balancer.RequestLimits // Config.Limits
 	headers []HeaderEdit           // Config.Headers
+
+	// Requests in flight through this site, so that a reload closes the
+	// balancers it removed only once they have finished.
+	refs      atomic.Int64
+	retired   atomic.Bool
+	drained   chan struct{} // closed when retired and refs is 0
+	drainOnce sync.Once
+}
+
+// acquire returns the current site with a reference taken: a site a
+// reload retired after it was loaded is let go and the next one taken.
+func (lv *live) acquire() *site {
+	for {
+		st := lv.site.Load()
+		st.refs.Add(1)
+		if lv.site.Load() == st {
+			return st
+		}
+		st.release()
+	}
+}
+
+// release drops a reference.
+func (st *site) release() {
+	if st.refs.Add(-1) == 0 && st.retired.Load() {
+		st.drainOnce.Do(func() { close(st.drained) })
+	}
+}
+
+// retire marks st replaced (the new site is stored already); drained is
+// closed once its last request has finished.
+func (st *site) retire() {
+	st.retired.Store(true)
+	if st.refs.Load() == 0 {
+		st.drainOnce.Do(func() { close(st.drained) })
+	}
 }
 
 // server is the mounts one server checks, in order.
@@ -146,7 +184,8 @@ type front struct {
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := f.live.site.Load()
+	st := f.live.acquire()
+	defer st.release()
 	if code, _ := st.limits.Check(r); code != 0 {
 		// As balancer.RequestLimits.Wrap answers.
 		w.Header().Set("Connection", "close")
