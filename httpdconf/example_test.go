@@ -83,3 +83,59 @@ ProxyPass /api balancer://app`
 	// /api/users 200 backend got /v2/users
 	// /other 404 404 page not found
 }
+
+// Access rules and virtual hosts are served as httpd serves them, and
+// Reload applies a changed file to the running balancers.
+func ExampleLoaded_Reload() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Host, r.URL.Path)
+	}))
+	defer backend.Close()
+	conf := func(private string) string {
+		return `
+Define BACKEND ` + backend.URL + `
+<VirtualHost *:80>
+  ServerName www.example.com
+  ProxyPass / balancer://app/
+  <Location /private>
+    Require ip ` + private + `
+  </Location>
+</VirtualHost>
+BalancerMember balancer://app ${BACKEND}`
+	}
+	get := func(h http.Handler, path, from string) {
+		req := httptest.NewRequest("GET", "http://www.example.com"+path, nil)
+		req.RemoteAddr = from
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(path, "from", from, rec.Code)
+	}
+	opts := httpdconf.Options{VirtualHostPort: 80} // as if httpd listened on :80
+	l, err := httpdconf.LoadReader("site.conf", strings.NewReader(conf("10.0.0.0/8")), opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	get(l.Handler, "/private/x", "10.1.2.3:5000")
+	get(l.Handler, "/private/x", "192.0.2.7:5000")
+
+	c, err := httpdconf.ReadReader("site.conf", strings.NewReader(conf("192.0.2.0/24")), opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	l2, err := l.Reload(c, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	get(l.Handler, "/private/x", "10.1.2.3:5000")
+	get(l.Handler, "/private/x", "192.0.2.7:5000")
+	fmt.Println("same balancer:", l2.Balancer("app") == l.Balancer("app"))
+	// Output:
+	// /private/x from 10.1.2.3:5000 200
+	// /private/x from 192.0.2.7:5000 403
+	// /private/x from 10.1.2.3:5000 403
+	// /private/x from 192.0.2.7:5000 200
+	// same balancer: true
+}
