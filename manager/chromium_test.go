@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -221,7 +223,26 @@ func startChromium(ctx context.Context, t *testing.T, path string) *browser {
 	tctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })
 	require.NoError(t, chromedp.Do(tctx), "start chromium")
+	// Record every Content-Security-Policy violation of every page, from
+	// its first byte on (a script DevTools adds is not itself subject to
+	// the page's policy); cspViolations reads them.
+	require.NoError(t, chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.cspViolations = [];
+				document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));`,
+		})
+		return err
+	})), "watch CSP violations")
 	return &browser{t: t, ctx: tctx}
+}
+
+// checkCSP fails the test if the open page broke a rule of its
+// Content-Security-Policy.
+func (br *browser) checkCSP() {
+	br.t.Helper()
+	v, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`window.cspViolations || ["not watched"]`))
+	require.NoError(br.t, err)
+	assert.Empty(br.t, v, "Content-Security-Policy violations")
 }
 
 func (br *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -266,6 +287,7 @@ func (br *browser) click(_ context.Context, selector string) {
 // the test's temporary directory, and returns its path.
 func (br *browser) screenshot(_ context.Context, name string) string {
 	br.t.Helper()
+	br.checkCSP()
 	png, err := chromedp.Run(br.ctx, chromedp.CaptureScreenshot())
 	require.NoError(br.t, err, "screenshot %s", name)
 	dir := os.Getenv("BALANCER_ARTIFACTS")
