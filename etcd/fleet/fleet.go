@@ -60,7 +60,15 @@ type Fleet struct {
 	// nothing else talks to it; zero means one second.
 	ProbeInterval time.Duration
 
+	// OutageAfter is how long etcd must go without answering before the
+	// replica declares an outage (logs it and shows it in Status): a
+	// request that fails while etcd answered within this window, as a
+	// watch re-established after a restart may, is retried without
+	// declaring a new outage. Zero means three probe intervals.
+	OutageAfter time.Duration
+
 	mu      sync.Mutex
+	lastOK  time.Time // when etcd last answered
 	loaded  bool
 	ran     bool
 	rev     int64 // the fleet revision applied

@@ -55,12 +55,20 @@ func (f *Fleet) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// setConnected records whether etcd answered, logging changes once.
+// setConnected records whether etcd answered, logging changes once. A
+// failure within OutageAfter of the last answer is not an outage yet.
 func (f *Fleet) setConnected(ok bool, err error) {
+	now := time.Now()
 	f.mu.Lock()
+	if ok {
+		f.lastOK = now
+	} else if f.st.Connected && now.Sub(f.lastOK) < f.outageAfter() {
+		f.mu.Unlock()
+		return
+	}
 	changed := f.st.Connected != ok || f.st.Since.IsZero()
 	if changed {
-		f.st.Connected, f.st.Since = ok, time.Now()
+		f.st.Connected, f.st.Since = ok, now
 	}
 	f.st.Err = err
 	if ok {
@@ -74,6 +82,20 @@ func (f *Fleet) setConnected(ok bool, err error) {
 			f.Logger.Warn("fleet: etcd unreachable: serving with the last state, keeping local edits to publish", "prefix", f.keyNames().prefix, "err", err)
 		}
 	}
+}
+
+func (f *Fleet) outageAfter() time.Duration {
+	if f.OutageAfter > 0 {
+		return f.OutageAfter
+	}
+	return 3 * f.probeInterval()
+}
+
+func (f *Fleet) probeInterval() time.Duration {
+	if f.ProbeInterval > 0 {
+		return f.ProbeInterval
+	}
+	return time.Second
 }
 
 // publishLoop publishes the pending local edits in order, each as one
@@ -141,10 +163,7 @@ func (f *Fleet) publish(ctx context.Context, p *pending) error {
 // probeLoop checks every ProbeInterval that etcd answers, so that an
 // outage shows while nothing is published.
 func (f *Fleet) probeLoop(ctx context.Context) {
-	iv := f.ProbeInterval
-	if iv <= 0 {
-		iv = time.Second
-	}
+	iv := f.probeInterval()
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
