@@ -153,18 +153,18 @@ func (b *Balancer) Name() string { return b.name }
 // segments removed, slashes merged); a path climbing above the root gets
 // 400.
 func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path, rawPath, code := requestPath(r)
+	path, code := requestPath(r)
 	if code != 0 {
 		http.Error(w, http.StatusText(code), code)
 		return
 	}
-	b.serve(w, r, path, rawPath, nil)
+	b.serve(w, r, path, nil)
 }
 
-// serve routes r with path (and its escaped form rawPath, if it needs one)
-// as the balancer-relative path; pass is the mount it came through, if any.
-func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path, rawPath string, pass *ProxyPass) {
-	st := newRequestState(b, r, path, rawPath)
+// serve routes r with path (decoded) as the balancer-relative path; pass
+// is the mount it came through, if any.
+func (b *Balancer) serve(w http.ResponseWriter, r *http.Request, path string, pass *ProxyPass) {
+	st := newRequestState(b, r, path)
 	st.pass = pass
 	b.budget.begin() // ended by finish
 	st.res.w = w

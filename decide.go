@@ -58,7 +58,7 @@ type Decision struct {
 // (heartbeat, latency) consumes a random number, so its answer is one
 // possible outcome. It calls no user code but the scheduler and the clock.
 func (b *Balancer) Decide(r *http.Request) Decision {
-	st := newRequestState(b, r, r.URL.Path, r.URL.RawPath)
+	st := newRequestState(b, r, r.URL.Path)
 	st.capture = nil
 	sel := selection{sc: &b.scratch, b: b, dry: true}
 	picked := b.mono()

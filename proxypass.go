@@ -91,7 +91,7 @@ func (mx *Mux) Wrap(next http.Handler) http.Handler {
 }
 
 func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	reqPath, reqRaw, code := requestPath(r)
+	reqPath, code := requestPath(r)
 	if code != 0 {
 		http.Error(w, http.StatusText(code), code)
 		return
@@ -105,17 +105,7 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		if p.Balancer == nil {
 			break
 		}
-		path := p.BalancerPath + reqPath[n:]
-		rawPath := ""
-		if reqRaw != "" {
-			if k := pathmatch.Alias(reqRaw, p.Path); k >= 0 {
-				rawPath = p.BalancerPath + reqRaw[k:]
-			}
-			if u, err := url.PathUnescape(rawPath); err != nil || u != path {
-				rawPath = ""
-			}
-		}
-		p.Balancer.serve(w, r, path, rawPath, p)
+		p.Balancer.serve(w, r, p.BalancerPath+reqPath[n:], p)
 		return
 	}
 	if next == nil {
@@ -125,36 +115,25 @@ func (mx *Mux) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	next.ServeHTTP(w, r)
 }
 
-// requestPath returns r's URL path normalised as Apache's core normalises
-// every request before routing it: dot segments removed, slashes merged,
-// escaped unreserved characters decoded (see pathmatch.Normalize). Apache
-// both looks for sticky parameters in, and forwards, the normalised path.
-// code is what Apache answers a path it refuses, before any routing, or 0:
-// 400 when the path climbs above the root, 404 for an encoded slash or NUL
-// byte (see rejectPath).
-func requestPath(r *http.Request) (path, rawPath string, code int) {
+// requestPath returns r's URL path, decoded, normalised as Apache's core
+// normalises every request before routing it: dot segments removed,
+// slashes merged, escaped unreserved characters decoded (see
+// pathmatch.Normalize). Apache both looks for sticky parameters in, and
+// forwards, the normalised path (encoded again: see setURL). code is what
+// Apache answers a path it refuses, before any routing, or 0: 400 when the
+// path climbs above the root, 404 for an encoded slash or NUL byte (see
+// rejectPath).
+func requestPath(r *http.Request) (path string, code int) {
 	esc := r.URL.EscapedPath()
 	n, ok := pathmatch.Normalize(esc)
 	if !ok {
-		code = http.StatusBadRequest
+		return r.URL.Path, http.StatusBadRequest
 	}
-	if n == esc {
-		if r.URL.RawPath != "" || strings.IndexByte(r.URL.Path, 0) >= 0 {
-			if c := rejectPath(esc, r.URL.Path); c != 0 && code == 0 {
-				code = c
-			}
+	path = r.URL.Path
+	if n != esc {
+		if p, err := url.PathUnescape(n); err == nil {
+			path = p
 		}
-		return r.URL.Path, r.URL.RawPath, code
 	}
-	p, err := url.PathUnescape(n)
-	if err != nil {
-		return r.URL.Path, r.URL.RawPath, code
-	}
-	if c := rejectPath(n, p); c != 0 && code == 0 {
-		code = c
-	}
-	if (&url.URL{Path: p}).EscapedPath() == n {
-		n = ""
-	}
-	return p, n, code
+	return path, rejectPath(n, path)
 }

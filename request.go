@@ -26,9 +26,9 @@ type requestState struct {
 	b    *Balancer
 	snap *snapshot
 
-	// path and rawPath are the balancer-relative request path appended to
-	// the member URL.
-	path, rawPath string
+	// path is the balancer-relative request path, decoded, appended to
+	// the member URL (encoded again as Apache does: setURL).
+	path string
 
 	// The sticky route, when one was extracted (hasRoute).
 	route      string
@@ -83,13 +83,12 @@ type requestState struct {
 	req http.Request
 }
 
-func newRequestState(b *Balancer, r *http.Request, path, rawPath string) *requestState {
+func newRequestState(b *Balancer, r *http.Request, path string) *requestState {
 	st := &requestState{
 		Context: r.Context(),
 		b:       b,
 		snap:    b.snap.Load(),
 		path:    path,
-		rawPath: rawPath,
 	}
 	st.tried = st.triedBuf[:0]
 	if captureUsed.Load() {
