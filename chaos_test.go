@@ -19,7 +19,8 @@ import (
 // same address. No client sees an error: requests to the dead member fail
 // over (refused) or are retried (reset after send); the member goes into
 // error state at once and serves again after its retry. Bounded: at most
-// 12,000 requests or 20 s.
+// 12,000 requests or 90 s (the phases go by request count; the time bound
+// only ends a run that hangs, so a loaded machine does not fail it).
 func TestChaosKillAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
@@ -59,7 +60,7 @@ func TestChaosKillAndRestart(t *testing.T) {
 		killed       bool
 		restarted    *http.Server
 	)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	addr := srvs[1].Listener.Addr().String()
 	var wg sync.WaitGroup
 	for range conns {
