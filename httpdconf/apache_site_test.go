@@ -102,6 +102,7 @@ ProxyPass /bal balancer://grp/
 </VirtualHost>
 <VirtualHost *:${APACHETEST_PORT}>
   ServerName second.test:8080
+  ProxyPreserveHost On
   ProxyPass /vh http://${B}/second
 </VirtualHost>
 <VirtualHost *:1>
@@ -134,7 +135,7 @@ func TestApacheSite(t *testing.T) {
 	var defs strings.Builder
 	for _, n := range []string{"A", "B", "C"} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "%s %s", n, r.URL.RequestURI())
+			fmt.Fprintf(w, "%s %s host=%s", n, r.URL.RequestURI(), r.Host)
 		}))
 		t.Cleanup(srv.Close)
 		fmt.Fprintf(&defs, "Define %s %s\n", n, strings.TrimPrefix(srv.URL, "http://"))

@@ -69,6 +69,10 @@ func convert(f *apconf.File, opts Options, path string) (*Config, error) {
 		if vh.ServerName == "" {
 			vh.ServerName = f.ServerName
 		}
+		if v.PreserveHost != apconf.FlagUnset {
+			on := v.PreserveHost == apconf.FlagOn
+			vh.PreserveHost = &on
+		}
 		if err := parseVAddrs(&vh); err != nil {
 			return nil, errAt(v.Pos, "<VirtualHost>", "%v", err)
 		}

@@ -79,7 +79,8 @@
 //     ?), case-insensitive, port ignored; no match takes the first of them;
 //     none listening takes the main server. Every virtual host serves the
 //     main server's ProxyPass lines before its own (as httpd, whatever
-//     ProxyPassInherit says); balancers are one name space.
+//     ProxyPassInherit says); balancers are one name space. A virtual
+//     host's ProxyPreserveHost applies to the requests it proxies.
 //   - ProxyPassMatch (and "ProxyPass ~") matches the decoded, normalised
 //     path; $0..$9 in the target take the groups; a target without any
 //     is followed by the whole path, as in httpd.

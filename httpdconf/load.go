@@ -354,6 +354,12 @@ func (bc *BalancerConfig) config(c *Config, configure func(cfg *balancer.Config)
 			break
 		}
 	}
+	for _, v := range c.VirtualHosts {
+		if v.PreserveHost != nil {
+			cfg.Rewrite = preserveHost(cfg.Rewrite)
+			break
+		}
+	}
 	return cfg
 }
 

@@ -1,7 +1,9 @@
 package httpdconf
 
 import (
+	"context"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -219,6 +221,11 @@ func (st *site) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 		forbidden(w)
 		return
 	}
+	if proxied && srv.index > 0 {
+		if ph := st.vhosts[srv.index-1].PreserveHost; ph != nil {
+			r = r.WithContext(context.WithValue(r.Context(), preserveKey{}, *ph))
+		}
+	}
 	switch {
 	case proxied && sm.m.re != nil:
 		r2 := new(http.Request)
@@ -250,4 +257,24 @@ func normPath(r *http.Request) (string, bool) {
 		return r.URL.Path, true
 	}
 	return p, true
+}
+
+type preserveKey struct{}
+
+// preserveHost applies a virtual host's ProxyPreserveHost to the outbound
+// request (the balancer applied the main server's), then calls next (the
+// configuration's own Rewrite).
+func preserveHost(next func(*httputil.ProxyRequest)) func(*httputil.ProxyRequest) {
+	return func(pr *httputil.ProxyRequest) {
+		if on, ok := pr.In.Context().Value(preserveKey{}).(bool); ok {
+			if on {
+				pr.Out.Host = pr.In.Host
+			} else {
+				pr.Out.Host = ""
+			}
+		}
+		if next != nil {
+			next(pr)
+		}
+	}
 }

@@ -23,6 +23,9 @@ type VirtualHost struct {
 	// ServerAlias names, with * and ? wildcards.
 	ServerName string
 	Aliases    []string
+	// PreserveHost is the section's ProxyPreserveHost: nil means the main
+	// server's (the balancers' Config.PreserveHost).
+	PreserveHost *bool
 
 	addrs []vaddr
 }

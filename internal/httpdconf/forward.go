@@ -15,7 +15,9 @@ func (p *parser) proxyPreserveHost(d *dctx) error {
 		return d.errorf("%q: must be On or Off", a)
 	}
 	if d.sc.inVhost {
-		p.warn(d.pos, d.name, "applies to every balancer: virtual host scoping is flattened")
+		// The virtual host's own setting, over the main server's.
+		p.file.VirtualHosts[d.sc.vhostIdx-1].PreserveHost = f
+		return nil
 	}
 	p.file.PreserveHost = f
 	return nil

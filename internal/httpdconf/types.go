@@ -562,4 +562,7 @@ type VirtualHost struct {
 	// written.
 	ServerName string
 	Aliases    []string
+	// PreserveHost is the section's ProxyPreserveHost (unset: the main
+	// server's).
+	PreserveHost Flag
 }
