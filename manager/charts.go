@@ -13,6 +13,11 @@ const (
 	DefaultSampleInterval = 2 * time.Second
 	DefaultHistory        = 5 * time.Minute
 	minSampleInterval     = 100 * time.Millisecond
+
+	// MaxChartMembers is how many members of a balancer the charts follow:
+	// the first in configuration order. More lines would not be readable,
+	// and a balancer of thousands of members would cost a sample of each.
+	MaxChartMembers = 64
 )
 
 // sampler keeps recent samples of every member's counters, for the page's
@@ -63,6 +68,7 @@ func (s *sampler) take(now time.Time, bs []*managed, force bool) {
 	smp := sample{at: now, counts: make(map[string]map[string]counts, len(bs))}
 	for _, m := range bs {
 		ms := m.b.Members()
+		ms = ms[:min(len(ms), MaxChartMembers)]
 		c := make(map[string]counts, len(ms))
 		for _, st := range ms {
 			c[st.URL] = counts{elected: st.Elected, errors: st.Errors, latency: st.Latency}
@@ -141,7 +147,8 @@ func (s *sampler) doc(now time.Time, bs []*managed) chartsDoc {
 	for _, m := range bs {
 		name := m.b.Name()
 		cb := chartsBalancer{Name: name, Members: []chartsMember{}}
-		for _, ms := range m.b.Members() {
+		members := m.b.Members()
+		for _, ms := range members[:min(len(members), MaxChartMembers)] {
 			cm := chartsMember{URL: ms.URL, Points: []chartsPoint{}}
 			for i := 1; i < len(samples); i++ {
 				prev, ok1 := samples[i-1].counts[name][ms.URL]

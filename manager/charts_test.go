@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -132,4 +133,24 @@ func TestManagerRun(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, <-done, context.Canceled)
 	})
+}
+
+// The charts follow at most MaxChartMembers members of a balancer, the
+// first in configuration order.
+func TestManagerChartsMemberCap(t *testing.T) {
+	var specs []string
+	for i := range manager.MaxChartMembers + 6 {
+		specs = append(specs, fmt.Sprintf("m%03d", i))
+	}
+	clk := newClock()
+	b := mustNew(t, balancer.Config{Name: "big", Members: members(specs...), Transport: newStub(), Now: clk.Now})
+	mg, err := manager.New(manager.Config{Hosts: testHosts, Balancers: []*balancer.Balancer{b}, Now: clk.Now})
+	require.NoError(t, err)
+	readCharts(t, mg)
+	clk.Advance(manager.DefaultSampleInterval)
+	d := readCharts(t, mg)
+	require.Len(t, d.Balancers[0].Members, manager.MaxChartMembers)
+	assert.Equal(t, "http://m000", d.Balancers[0].Members[0].URL)
+	assert.Equal(t, fmt.Sprintf("http://m%03d", manager.MaxChartMembers-1), d.Balancers[0].Members[manager.MaxChartMembers-1].URL)
+	assert.Len(t, d.Balancers[0].Members[0].Points, 1)
 }

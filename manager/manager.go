@@ -99,7 +99,8 @@ type Config struct {
 	// SampleInterval is the time between two points of the page's live
 	// charts (and of GET ?charts): the members' counters are sampled that
 	// often by [Manager.Run], or, without it, when the charts are read.
-	// Zero means DefaultSampleInterval; at least 100 ms.
+	// Zero means DefaultSampleInterval; at least 100 ms. The charts
+	// follow the first MaxChartMembers members of each balancer.
 	SampleInterval time.Duration
 
 	// History is how far back the charts go; zero means DefaultHistory.
