@@ -321,6 +321,13 @@ func (sel *selection) allCandidates(st *requestState, s *snapshot) {
 // pick asks the scheduler, tier by tier, and returns the chosen member and
 // its lbset, or nil.
 func (sel *selection) pick(st *requestState, s *snapshot) (*member, int) {
+	if s.panic > 0 && sel.panicking(s) {
+		sel.panicCandidates(st, s)
+		if m := sel.schedule(st, s); m != nil {
+			return m, m.cfg.Load().lbset
+		}
+		return nil, -1
+	}
 	if s.all {
 		sel.allCandidates(st, s)
 		if m := sel.schedule(st, s); m != nil {

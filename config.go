@@ -117,6 +117,16 @@ type Config struct {
 	// OutlierDetection). Nil means none (Apache has none).
 	Outlier *OutlierDetection
 
+	// PanicThreshold, if positive, is Envoy's healthy_panic_threshold, a
+	// share 0..1: when fewer than this share of the members meant to serve
+	// (not disabled, stopped, draining, hot standby or hot spare) are
+	// usable, the scheduler spreads requests over all of them, in error
+	// state, failing health checks or ejected included, and whatever their
+	// lbset, rather than overload the few left. A request never goes twice
+	// to one member. Sticky routes are followed as usual. Zero means off
+	// (Apache).
+	PanicThreshold float64
+
 	// RetryBudgetMin is how many retries may be in flight whatever the
 	// share allows, so that a quiet balancer can retry at all; zero means
 	// 3, a negative value means none beyond the share.

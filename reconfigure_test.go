@@ -202,6 +202,13 @@ var reconfigureTests = map[string]func(t *testing.T){
 		seq(t, b, 10, nil)
 		assert.Equal(t, []string{"http://a"}, ejected(b), "five 500s in a row")
 	},
+	"PanicThreshold": func(t *testing.T) {
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: newStub()})
+		require.NoError(t, b.SetStatus("http://a", balancer.StatusError, 0))
+		assert.Equal(t, []string{"b", "b"}, seq(t, b, 2, nil))
+		reconfigure(t, b, func(c *balancer.Config) { c.PanicThreshold = 0.6 })
+		assert.ElementsMatch(t, []string{"a", "b"}, seq(t, b, 2, nil), "one of two usable: panic")
+	},
 	"RetryBudgetMin": func(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: failSent(newStub(), "a")})
 		assert.Equal(t, []string{"b"}, seq(t, b, 1, nil), "the default minimum allows a retry")

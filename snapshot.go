@@ -61,6 +61,7 @@ type snapshot struct {
 	replayLimit       int   // Config.ReplayBuffer with its default; 0 = off
 	perTry            time.Duration
 	outlier           *outlierConfig // nil: no outlier detection
+	panic             float64        // Config.PanicThreshold; 0 = off
 	maxAttempts       int
 	forceRecover      bool
 }
@@ -118,6 +119,10 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		return nil, fmt.Errorf("balancer: pertrytimeout %v: must be >= 0", cfg.PerTryTimeout)
 	}
 	s.perTry = cfg.PerTryTimeout
+	if cfg.PanicThreshold < 0 || cfg.PanicThreshold > 1 || math.IsNaN(cfg.PanicThreshold) {
+		return nil, fmt.Errorf("balancer: panicthreshold %v: out of range 0..1", cfg.PanicThreshold)
+	}
+	s.panic = cfg.PanicThreshold
 	oc, err := newOutlierConfig(cfg.Outlier)
 	if err != nil {
 		return nil, err
