@@ -227,7 +227,7 @@ func hcMethodNames() []string {
 // lbmethod.ByName can build.
 func managerMethods() []string {
 	var names []string
-	for _, n := range []string{"byrequests", "bybusyness", "bytraffic", "heartbeat", "latency"} {
+	for _, n := range []string{"byrequests", "bybusyness", "bytraffic", "heartbeat", "latency", "hash"} {
 		if _, err := lbmethod.ByName(n); err == nil {
 			names = append(names, n)
 		}

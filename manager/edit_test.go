@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
@@ -296,4 +298,20 @@ func TestManagerNoGrowthNoAdd(t *testing.T) {
 	if body := get(t, mg, "/").Body.String(); strings.Contains(body, "b_nwrkr") {
 		t.Errorf("the page offers to add a member without growth")
 	}
+}
+
+// The page offers every method lbmethod.ByName builds, hash included.
+func TestManagerMethods(t *testing.T) {
+	b, mg, _ := managed(t)
+	page := get(t, mg, "/balancer-manager?b=shop").Body.String()
+	for _, m := range []string{"byrequests", "bybusyness", "bytraffic", "latency", "hash"} {
+		assert.Contains(t, page, `<option value="`+m+`"`)
+	}
+	assert.NotContains(t, page, `<option value="heartbeat"`, "heartbeat needs a report table")
+	w := post(t, mg, form("b_lbm", "hash"))
+	require.Equal(t, 200, w.Code, w.Body.String())
+	assert.Equal(t, "hash", b.State().Method)
+	w = post(t, mg, form("b_lbm", "heartbeat"))
+	assert.Equal(t, 400, w.Code)
+	assert.Contains(t, w.Body.String(), "the manager can set: byrequests, bybusyness, bytraffic, latency, hash")
 }
