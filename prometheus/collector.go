@@ -199,6 +199,7 @@ var flags = []struct {
 	{"standby", balancer.StatusStandby},
 	{"spare", balancer.StatusSpare},
 	{"health_check_failed", balancer.StatusHCFailed},
+	{"ejected", balancer.StatusEjected},
 }
 
 // Collect reads every added balancer's members, and sends them with the

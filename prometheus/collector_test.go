@@ -119,7 +119,7 @@ func TestMetricValues(t *testing.T) {
 
 	flags := func(member string, set ...string) string {
 		var sb strings.Builder
-		for _, f := range []string{"disabled", "drain", "error", "health_check_failed", "ignore_errors", "init", "spare", "standby", "stopped"} {
+		for _, f := range []string{"disabled", "drain", "ejected", "error", "health_check_failed", "ignore_errors", "init", "spare", "standby", "stopped"} {
 			v := 0
 			for _, s := range set {
 				if s == f {
