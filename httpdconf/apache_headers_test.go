@@ -48,6 +48,8 @@ RequestHeader set X-Req-Set v
 RequestHeader unset X-Req-Drop
 RequestHeader set X-Req-Env v env=BALANCER_NAME
 RequestHeader set X-Req-NotEnv v env=!BALANCER_NAME
+ProxyPassReverse /front http://${M1}/x
+ProxyPassReverse /never http://elsewhere.test/
 <Location /loc>
   Header set X-Static loc
 </Location>
@@ -59,6 +61,11 @@ RequestHeader set X-Req-NotEnv v env=!BALANCER_NAME
 func TestApacheHeaders(t *testing.T) {
 	m1 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Secret", "s")
+		if r.URL.Path == "/redir" {
+			w.Header().Set("Location", "http://"+r.Host+"/x/y?q=1")
+			w.Header().Set("Content-Location", "HTTP://"+strings.ToUpper(r.Host)+"/x")
+			w.Header().Set("URI", "http://other.test/x")
+		}
 		w.Header().Set("X-Back", "b")
 		for _, h := range []string{"X-Req-Set", "X-Req-Drop", "X-Req-Env", "X-Req-NotEnv"} {
 			fmt.Fprintf(w, "%s=%q\n", h, r.Header.Values(h))
@@ -79,7 +86,7 @@ func TestApacheHeaders(t *testing.T) {
 	ours := httptest.NewServer(loaded.Handler)
 	t.Cleanup(ours.Close)
 
-	names := []string{"X-Proxy-Scoped", "X-Static", "X-Multi", "X-Back", "X-Secret", "X-Routed", "X-Changed", "X-Not-Changed", "X-Always", "X-Always-Worker"}
+	names := []string{"Location", "Content-Location", "URI", "X-Proxy-Scoped", "X-Static", "X-Multi", "X-Back", "X-Secret", "X-Routed", "X-Changed", "X-Not-Changed", "X-Always", "X-Always-Worker"}
 	send := func(addr, target, cookie string) string {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		require.NoError(t, err)
@@ -106,7 +113,7 @@ func TestApacheHeaders(t *testing.T) {
 	}
 	agree, n := 0, 0
 	for _, c := range []struct{ target, cookie string }{
-		{"/a", ""}, {"/a", "S=x.r1"}, {"/loc/x", ""}, {"/denied", ""}, {"/dead/x", ""},
+		{"/a", ""}, {"/a", "S=x.r1"}, {"/redir", ""}, {"/loc/x", ""}, {"/denied", ""}, {"/dead/x", ""},
 	} {
 		n++
 		want, got := send(apache.Addr, c.target, c.cookie), send(strings.TrimPrefix(ours.URL, "http://"), c.target, c.cookie)

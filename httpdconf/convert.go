@@ -487,8 +487,14 @@ func (cv *converter) mounts() error {
 		if r.Interpolate {
 			cv.warn(r.Pos, "ProxyPassReverse", "%s %s: interpolate not supported; ignored", r.Path, r.URL)
 		}
-		if !hit {
-			cv.warn(r.Pos, "ProxyPassReverse", "%s %s not applied: supported only with the path and target of a ProxyPass", r.Path, r.URL)
+		switch {
+		case hit:
+		case r.Balancer == "" && !strings.HasPrefix(r.URL, "/") && !r.Interpolate:
+			// A URL rule of its own: every proxied response of its
+			// server has its URL headers rewritten by it.
+			cv.c.Reverse = append(cv.c.Reverse, ReverseRule{Pos: pos(r.Pos), Path: r.Path, URL: r.URL, VHost: r.VHost})
+		default:
+			cv.warn(r.Pos, "ProxyPassReverse", "%s %s not applied: supported with the path and target of a ProxyPass, or with an absolute URL", r.Path, r.URL)
 		}
 	}
 	for _, p := range cv.c.ManagerPaths {

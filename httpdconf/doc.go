@@ -108,7 +108,9 @@
 // host and port share it, as they share Apache's worker.
 //
 // ProxyPassReverse with the same path and target as a ProxyPass sets that
-// mount's Reverse; other ProxyPassReverse lines are warnings.
+// mount's Reverse; one with another absolute URL is a [ReverseRule],
+// applied to every proxied response of its server as httpd applies it;
+// others (a path-only URL, interpolate) are warnings.
 // ProxyPassReverseCookieDomain and ProxyPassReverseCookiePath rules apply to
 // the responses of every mount, as in Apache, where they are not tied to a
 // ProxyPass.

@@ -53,6 +53,10 @@ func namedServers(t *testing.T, names ...string) (*hostDialer, map[string]*int) 
 			mu.Lock()
 			*counts[n]++
 			mu.Unlock()
+			if strings.HasSuffix(r.URL.Path, "/redirect") {
+				w.Header().Set("Location", "http://"+strings.TrimSuffix(n, ":80")+"/home")
+				w.WriteHeader(http.StatusFound)
+			}
 			fmt.Fprintf(w, "%s %s %s", n, r.Host, r.URL.RequestURI())
 		}))
 		t.Cleanup(srv.Close)
@@ -110,6 +114,17 @@ func TestFixtureHelicon(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.False(t, info.Session, "a value the regex does not match carries no route")
 	assert.True(t, info.RouteChanged)
+
+	// "ProxyPassReverse / http://app1.site.com/" maps app1's redirects
+	// back to the front end; app2 has no such line, so its are left alone.
+	for route, want := range map[string]string{"app1": "http://www.site.com/home", "app2": "http://app2.site.com/home"} {
+		req := httptest.NewRequest("GET", "http://www.site.com/redirect", nil)
+		req.Header.Set("Cookie", "sessionid=x!"+route)
+		rec := httptest.NewRecorder()
+		l.Handler.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusFound, rec.Code)
+		assert.Equal(t, want, rec.Header().Get("Location"), route)
+	}
 
 	// The static mount: the member's /media/ path, then the balancer's
 	// path "/" and the rest, as httpd concatenates them.

@@ -127,6 +127,9 @@ type Config struct {
 	Sections []Section
 	// VirtualHostPort is Options.VirtualHostPort.
 	VirtualHostPort int
+	// Reverse are the ProxyPassReverse lines with an absolute URL not tied
+	// to a ProxyPass of the same path and target.
+	Reverse []ReverseRule
 	// Headers are the Header and RequestHeader edits, in configuration
 	// order (the route-cookie recipe is a balancer's RouteCookie instead).
 	Headers []HeaderEdit
@@ -354,6 +357,9 @@ func (bc *BalancerConfig) config(c *Config, configure func(cfg *balancer.Config)
 			break
 		}
 	}
+	if len(c.Reverse) > 0 {
+		cfg.ModifyResponse = reverseMap(cfg.ModifyResponse)
+	}
 	for _, v := range c.VirtualHosts {
 		if v.PreserveHost != nil {
 			cfg.Rewrite = preserveHost(cfg.Rewrite)
@@ -397,7 +403,7 @@ func (c *Config) routes(l *Loaded, byName map[string]*balancer.Balancer) (*site,
 		return nil, &Error{Pos: at, Directive: "ProxyPass", Msg: err.Error(), Err: err}
 	}
 	l.Mux = mux
-	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits, headers: c.Headers, drained: make(chan struct{})}
+	st := &site{vhosts: c.VirtualHosts, port: c.VirtualHostPort, secs: c.Sections, limits: c.Limits, headers: c.Headers, reverse: c.Reverse, drained: make(chan struct{})}
 	for i := 0; i <= len(c.VirtualHosts); i++ {
 		srv, err := newServer(i, c.Mounts, byName)
 		if err != nil {

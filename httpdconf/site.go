@@ -29,6 +29,7 @@ type site struct {
 
 	limits  balancer.RequestLimits // Config.Limits
 	headers []HeaderEdit           // Config.Headers
+	reverse []ReverseRule          // Config.Reverse
 
 	// Requests in flight through this site, so that a reload closes the
 	// balancers it removed only once they have finished.
@@ -220,6 +221,21 @@ func (st *site) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	if !pol.Allow(client(r)) {
 		forbidden(w)
 		return
+	}
+	if proxied && len(st.reverse) > 0 {
+		var rules []*ReverseRule
+		for i := range st.reverse {
+			if v := st.reverse[i].VHost; v == 0 || v == srv.index {
+				rules = append(rules, &st.reverse[i])
+			}
+		}
+		if len(rules) > 0 {
+			scheme := "http://"
+			if r.TLS != nil {
+				scheme = "https://"
+			}
+			r = r.WithContext(context.WithValue(r.Context(), reverseKey{}, &reverseScope{rules: rules, front: scheme + r.Host}))
+		}
 	}
 	if proxied && srv.index > 0 {
 		if ph := st.vhosts[srv.index-1].PreserveHost; ph != nil {
