@@ -125,3 +125,19 @@ func TestConnectionLostClassifies(t *testing.T) {
 		assert.False(t, ConnectionLost(err), "%s: %v", name, err)
 	}
 }
+
+// A lost connection is recognised however it shows; the end of the
+// caller's context and a timeout are not lost connections.
+func ExampleConnectionLost() {
+	fmt.Println(ConnectionLost(io.EOF))
+	fmt.Println(ConnectionLost(fmt.Errorf("write: %w", syscall.EPIPE)))
+	fmt.Println(ConnectionLost(errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: use of closed network connection")))
+	fmt.Println(ConnectionLost(context.Canceled))
+	fmt.Println(ConnectionLost(fmt.Errorf("%w: no answer", ErrTimeout)))
+	// Output:
+	// true
+	// true
+	// true
+	// false
+	// false
+}
