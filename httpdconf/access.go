@@ -67,8 +67,10 @@ func (cv *converter) sections() error {
 	}
 	if len(cv.f.FileAccess) > 0 {
 		for _, s := range cv.c.Sections {
-			if s.Manager {
-				return errAt(cv.f.FileAccess[0], "", "a <Directory> or <Files> section has access rules: httpd applies them to the balancer-manager at %s (line %d), which is not proxied; they cannot be evaluated here (move them into the manager's <Location>)", s.Path, s.Pos.Line)
+			// A manager <Location> with both a Require and Order/Allow/Deny
+			// of its own replaces whatever <Directory> says of both.
+			if s.Manager && (s.sec.Require == nil || s.sec.Compat == nil) {
+				return errAt(cv.f.FileAccess[0], "", "a <Directory> or <Files> section has access rules: httpd applies them to the balancer-manager at %s (line %d), which is not proxied, where its <Location> does not replace them; they cannot be evaluated here (give the manager's <Location> both a Require and Order/Allow/Deny, or move the rules there)", s.Path, s.Pos.Line)
 			}
 		}
 	}

@@ -37,6 +37,7 @@ func TestAccessRefused(t *testing.T) {
 		{"<Location /m>\nAuthType Basic\n</Location>", "test.conf:2: AuthType: cannot be enforced"},
 		{"AuthMerging And", "test.conf:1: AuthMerging: AuthMerging And cannot be enforced"},
 		{"<Directory /var/www>\nRequire all denied\n</Directory>\n<Location /bm>\nSetHandler balancer-manager\n</Location>", "test.conf:1: a <Directory> or <Files> section has access rules"},
+		{"<Directory /var/www>\nRequire all denied\n</Directory>\n<Location /bm>\nSetHandler balancer-manager\nRequire ip 10.0.0.1\n</Location>", "test.conf:1: a <Directory> or <Files> section has access rules"},
 		{"<VirtualHost www.example.com:80>\n</VirtualHost>", "test.conf:1: <VirtualHost>: address \"www.example.com:80\": not an IP address"},
 		{"ProxyPassMatch ^/(?=x) http://h/", "test.conf:1: ProxyPassMatch: ^/(?=x):"},
 		{"ProxyPass / balancer://b/ stickysession=s routeregex=[\nBalancerMember balancer://b http://h", "test.conf:1: balancer://b routeregex=[:"},
@@ -48,6 +49,14 @@ func TestAccessRefused(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want, c.src)
 		}
 	}
+}
+
+// A manager <Location> that replaces both kinds of rules does not depend
+// on <Directory> sections.
+func TestManagerOverDirectory(t *testing.T) {
+	src := "<Directory /var/www>\nRequire all granted\n</Directory>\n<Location /bm>\nSetHandler balancer-manager\nRequire ip 10.0.0.1\nOrder deny,allow\n</Location>\nBalancerMember balancer://b http://h"
+	_, err := httpdconf.LoadReader("test.conf", strings.NewReader(src), httpdconf.Options{})
+	assert.NoError(t, err)
 }
 
 // Virtual hosts pick their own mounts and access rules; the main
