@@ -87,6 +87,14 @@ ProxyPass /bal balancer://grp/
 <Location /acc/d/>
   Require all denied
 </Location>
+<Location /acc/h>
+  Require host localhost
+</Location>
+<Location /acc/h2>
+  Order deny,allow
+  Deny from all
+  Allow from localhost
+</Location>
 <Location /acc/p>
   Require ip 127.0.0.
   Require ip 10.0.0.0/8
@@ -161,7 +169,7 @@ func TestApacheSite(t *testing.T) {
 	var reqs []req
 	paths := []string{
 		"/acc/x", "/acc/a", "/acc/a/", "/acc/ab", "/acc/a/b", "/acc/a/b/c", "/acc/s", "/acc/s2",
-		"/acc/r", "/acc/r/any", "/acc/l", "/acc/d", "/acc/d/", "/acc/d/x", "/acc/p", "//acc/a",
+		"/acc/r", "/acc/r/any", "/acc/l", "/acc/d", "/acc/d/", "/acc/d/x", "/acc/p", "/acc/h", "/acc/h2", "//acc/a",
 		"/acc/./a", "/acc/b/../a/x", "/bal/x", "/bal/open", "/bal/open/y", "/bal/opener",
 		"/img/a/b.png", "/img/x.gif", "/y.gif?q=1", "/nomatch/xyz", "/nomatch/abc", "/zero/q", "/bs/q", "/ex/f.txt",
 		"/ex/f.html", "/vh/1", "/vh/deny", "/vm/q/r",
