@@ -73,10 +73,13 @@ func (b *Balancer) tryOnce(st *requestState, req *http.Request) (*http.Response,
 	if r.err != nil {
 		// One failed while the other runs: wait for the other.
 		rc.cancel[r.m]()
-		st.snap.sched.Done(&r.m.lb, lbmethod.DoneInfo{Err: r.err})
-		b.outlierRecord(st.snap, r.m, 0, true)
-		if notSent(r.err) {
-			r.m.enterError(b.now(), "connection failed")
+		if req.Context().Err() == nil {
+			// A client that went away never counts against a member.
+			st.snap.sched.Done(&r.m.lb, lbmethod.DoneInfo{Err: r.err})
+			b.outlierRecord(st.snap, r.m, 0, true)
+			if notSent(r.err) {
+				r.m.enterError(b.now(), "connection failed")
+			}
 		}
 		r, running = <-rc.results, 0
 	}

@@ -1,6 +1,7 @@
 package balancer_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -122,4 +123,31 @@ func TestPerTryTimeout(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A client that goes away during a race counts against neither member.
+func TestPerTryTimeoutClientGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &slowMembers{delay: map[string]time.Duration{"a": -1, "b": -1}}
+		b := mustNew(t, balancer.Config{Members: members("a", "b"), Transport: tr, PerTryTimeout: time.Second,
+			Outlier: &balancer.OutlierDetection{Consecutive5xx: 1, MaxEjectionPercent: 100}})
+		ctx, cancel := context.WithCancel(context.Background())
+		r := httptest.NewRequest("GET", "http://front.example/x", nil).WithContext(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.ServeHTTP(httptest.NewRecorder(), r)
+		}()
+		time.Sleep(2 * time.Second) // fake clock: both members asked
+		synctest.Wait()
+		cancel()
+		<-done
+		synctest.Wait()
+		tr.mu.Lock()
+		assert.Equal(t, []string{"a", "b"}, tr.calls)
+		tr.mu.Unlock()
+		for _, m := range b.Members() {
+			assert.Equal(t, balancer.StatusInit, m.Status, "%s", m.URL)
+		}
+	})
 }
