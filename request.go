@@ -235,11 +235,6 @@ func (st *requestState) modifyResponse(res *http.Response) error {
 		st.res.rc = res.Body
 		res.Body = &st.res
 	}
-	if len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked" && st.req.ProtoAtLeast(1, 1) {
-		// The client gets it chunked too, even when it is short (or
-		// empty) and net/http would otherwise give it a Content-Length.
-		res.Header["Transfer-Encoding"] = chunked
-	}
 	st.setRouteCookie(res)
 	if st.pass != nil {
 		st.reverseMap(res, &st.req, st.pass)
@@ -248,6 +243,16 @@ func (st *requestState) modifyResponse(res *http.Response) error {
 		if err := user(res); err != nil {
 			return err
 		}
+	}
+	if len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked" &&
+		st.req.ProtoMajor == 1 && st.req.ProtoMinor >= 1 && st.res.w != nil {
+		// The client gets it chunked too, even when it is short (or
+		// empty) and net/http would otherwise give it a Content-Length:
+		// net/http's server chunks a response whose handler set
+		// Transfer-Encoding: chunked. Set on the client's header itself,
+		// the shared value costs no allocation (ReverseProxy would copy a
+		// response header into a new slice).
+		st.res.w.Header()["Transfer-Encoding"] = chunked
 	}
 	// Armed only now: what reads the body from here on is the
 	// ReverseProxy's copy to the client, after the headers were written.
