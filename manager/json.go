@@ -28,25 +28,29 @@ type mgrJSONBalancer struct {
 }
 
 type mgrJSONMember struct {
-	URL         string         `json:"url"`
-	Route       string         `json:"route"`
-	Redirect    string         `json:"redirect"`
-	LoadFactor  float64        `json:"loadFactor"`
-	LBSet       int            `json:"lbSet"`
-	Status      string         `json:"status"` // Apache's display: "Init Dis"
-	Flags       string         `json:"flags"`  // letters: "D"
-	Usable      bool           `json:"usable"`
-	Added       bool           `json:"added"` // added through the manager
-	Elected     int64          `json:"elected"`
-	Busy        int64          `json:"busy"`
-	Load        int64          `json:"load"`
-	Transferred int64          `json:"transferred"`
-	Read        int64          `json:"read"`
-	Retries     int64          `json:"retries"`
-	ErrorSince  *time.Time     `json:"errorSince,omitempty"`
-	ErrorUntil  *time.Time     `json:"errorUntil,omitempty"`
-	HealthCheck mgrJSONCheck   `json:"healthCheck"`
-	Health      *mgrJSONHealth `json:"health,omitempty"` // absent while no checks run
+	URL         string     `json:"url"`
+	Route       string     `json:"route"`
+	Redirect    string     `json:"redirect"`
+	LoadFactor  float64    `json:"loadFactor"`
+	LBSet       int        `json:"lbSet"`
+	Status      string     `json:"status"` // Apache's display: "Init Dis"
+	Flags       string     `json:"flags"`  // letters: "D"
+	Usable      bool       `json:"usable"`
+	Added       bool       `json:"added"` // added through the manager
+	Elected     int64      `json:"elected"`
+	Busy        int64      `json:"busy"`
+	Load        int64      `json:"load"`
+	Transferred int64      `json:"transferred"`
+	Read        int64      `json:"read"`
+	Retries     int64      `json:"retries"`
+	ErrorSince  *time.Time `json:"errorSince,omitempty"`
+	ErrorUntil  *time.Time `json:"errorUntil,omitempty"`
+	// EjectedUntil is when an outlier ejection ends (absent when the
+	// member is not ejected); Ejections counts its ejections.
+	EjectedUntil *time.Time     `json:"ejectedUntil,omitempty"`
+	Ejections    int64          `json:"ejections,omitempty"`
+	HealthCheck  mgrJSONCheck   `json:"healthCheck"`
+	Health       *mgrJSONHealth `json:"health,omitempty"` // absent while no checks run
 }
 
 type mgrJSONCheck struct {
@@ -103,6 +107,11 @@ func (st *managedState) json(readOnly bool) mgrJSONBalancer {
 			since, until := ms.ErrorSince, ms.ErrorUntil
 			jm.ErrorSince, jm.ErrorUntil = &since, &until
 		}
+		if !ms.EjectedUntil.IsZero() {
+			until := ms.EjectedUntil
+			jm.EjectedUntil = &until
+		}
+		jm.Ejections = ms.Ejections
 		if ms.HealthKnown {
 			h := ms.Health
 			jh := &mgrJSONHealth{Healthy: h.Healthy, Passes: h.Passes, Fails: h.Fails, Checking: h.Checking, LastStatus: h.Last.Status}

@@ -29,4 +29,10 @@ func TestManagerShowsEjectedMember(t *testing.T) {
 	page := get(t, mg, "http://example.com/balancer-manager")
 	require.Equal(t, http.StatusOK, page.Code)
 	assert.Contains(t, page.Body.String(), "Ejct")
+
+	js := get(t, mg, "http://example.com/balancer-manager?json", "Accept", "application/json")
+	require.Equal(t, http.StatusOK, js.Code)
+	assert.Contains(t, js.Body.String(), `"status": "Init Err Ejct"`)
+	assert.Contains(t, js.Body.String(), `"ejectedUntil": "`)
+	assert.Contains(t, js.Body.String(), `"ejections": 1`)
 }
