@@ -180,6 +180,16 @@ func TestApacheSticky(t *testing.T) {
 		backends[name] = srv.URL
 		return srv.URL
 	}
+	// Every backend is listening before the closed port is picked, so the
+	// port freed for it cannot be handed to a backend afterwards (which
+	// made a "dead" member a duplicate of a live one now and then).
+	for _, g := range groups {
+		for _, spec := range g.members {
+			if name, _, _ := strings.Cut(spec, " "); name != "dead" {
+				backendURL(name)
+			}
+		}
+	}
 	deadURL := closedPort(t)
 
 	// Apache: one name-based virtual host per group, each with its own
