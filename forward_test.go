@@ -126,6 +126,9 @@ func TestForwardResponseFraming(t *testing.T) {
 					switch req.URL.Path {
 					case "/empty":
 						answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+						if req.Method == http.MethodHead {
+							answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+						}
 					case "/trailer":
 						answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 42\r\n\r\n"
 					case "/early":
@@ -160,6 +163,9 @@ func TestForwardResponseFraming(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "ok", string(body), method)
 		assert.Equal(t, "42", res.Trailer.Get("X-Sum"), method)
+
+		head := rawFront(t, front.Listener.Addr().String(), "HEAD /empty HTTP/1.1\r\nHost: front\r\nConnection: close\r\n\r\n")
+		assert.True(t, strings.HasPrefix(head, "HTTP/1.1 200 OK\r\n") && strings.HasSuffix(head, "\r\n\r\n") && !strings.Contains(head, "\r\n0\r\n"), "HEAD: %q", head)
 
 		early := rawFront(t, front.Listener.Addr().String(), req("/early"))
 		assert.True(t, strings.HasPrefix(early, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"), "%s: %q", method, early)

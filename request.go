@@ -245,7 +245,9 @@ func (st *requestState) modifyResponse(res *http.Response) error {
 		}
 	}
 	if len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked" &&
-		st.req.ProtoMajor == 1 && st.req.ProtoMinor >= 1 && st.res.w != nil {
+		st.req.ProtoMajor == 1 && st.req.ProtoMinor >= 1 && st.req.Method != http.MethodHead &&
+		res.StatusCode >= 200 && res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusNotModified &&
+		st.res.w != nil {
 		// The client gets it chunked too, even when it is short (or
 		// empty) and net/http would otherwise give it a Content-Length:
 		// net/http's server chunks a response whose handler set
