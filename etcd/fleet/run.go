@@ -10,6 +10,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/proxybalancer/balancer/etcd/internal/backoff"
 )
 
 // Run publishes the edits made on this replica and applies the fleet's
@@ -34,7 +36,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 			break
 		}
 		f.setConnected(false, err)
-		if werr := bo.wait(ctx); werr != nil {
+		if werr := bo.Wait(ctx); werr != nil {
 			return werr
 		}
 	}
@@ -122,12 +124,12 @@ func (f *Fleet) publishLoop(ctx context.Context) {
 				return
 			}
 			f.setConnected(false, err)
-			if bo.wait(ctx) != nil {
+			if bo.Wait(ctx) != nil {
 				return
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		f.setConnected(true, nil)
 		f.mu.Lock()
 		f.outbox = f.outbox[1:]
@@ -206,7 +208,7 @@ func (f *Fleet) watchLoop(ctx context.Context) {
 		if err != nil {
 			f.setConnected(false, err)
 		}
-		if bo.wait(ctx) != nil {
+		if bo.Wait(ctx) != nil {
 			return
 		}
 	}
@@ -290,19 +292,7 @@ func (f *Fleet) advance(rev int64) {
 	}
 }
 
-// backoff waits 50ms, doubling up to 2s.
-type backoff struct{ d time.Duration }
-
-func newBackoff() *backoff { return &backoff{d: 50 * time.Millisecond} }
-func (b *backoff) reset()  { b.d = 50 * time.Millisecond }
-func (b *backoff) wait(ctx context.Context) error {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
-	b.d = min(2*b.d, 2*time.Second)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// newBackoff waits 50ms between tries, doubling up to 2s.
+func newBackoff() *backoff.Backoff {
+	return backoff.New(50*time.Millisecond, 2*time.Second)
 }

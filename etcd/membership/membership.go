@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer/discovery"
+	"github.com/proxybalancer/balancer/etcd/internal/backoff"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -71,11 +72,11 @@ func Register(ctx context.Context, c *clientv3.Client, key string, reg Registrat
 	if err != nil {
 		return err
 	}
-	backoff := newBackoff()
+	bo := newBackoff()
 	for {
 		id, err := registerOnce(ctx, c, key, string(val), int64(ttl/time.Second))
 		if err == nil {
-			backoff.reset()
+			bo.Reset()
 			ka, err := c.KeepAlive(ctx, id)
 			if err == nil {
 				for range ka { // ends when ctx ends or the lease is lost
@@ -88,7 +89,7 @@ func Register(ctx context.Context, c *clientv3.Client, key string, reg Registrat
 				return ctx.Err()
 			}
 		}
-		if err := backoff.wait(ctx); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -105,19 +106,7 @@ func registerOnce(ctx context.Context, c *clientv3.Client, key, val string, ttl 
 	return lease.ID, nil
 }
 
-// backoff waits 100ms, doubling up to 2s.
-type backoff struct{ d time.Duration }
-
-func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
-func (b *backoff) reset()  { b.d = 100 * time.Millisecond }
-func (b *backoff) wait(ctx context.Context) error {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
-	b.d = min(2*b.d, 2*time.Second)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// newBackoff waits 100ms between tries, doubling up to 2s.
+func newBackoff() *backoff.Backoff {
+	return backoff.New(100*time.Millisecond, 2*time.Second)
 }

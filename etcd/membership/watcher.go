@@ -83,7 +83,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	for {
 		rev, err := w.load(ctx)
 		if err == nil {
-			bo.reset()
+			bo.Reset()
 			if failing && w.Logger != nil {
 				w.Logger.Info("membership: etcd answers again", "prefix", w.Prefix)
 			}
@@ -102,7 +102,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			failing = true
 		}
-		if err := bo.wait(ctx); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return err
 		}
 	}
