@@ -79,6 +79,7 @@ import (
 	otelglobal "go.opentelemetry.io/otel"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/internal/observechain"
 )
 
 // ScopeName is the instrumentation scope of the tracer and meter.
@@ -151,7 +152,7 @@ func New(o Options) (*Telemetry, error) {
 // cfg.WrapTransport to one that traces each attempt around what the
 // WrapTransport cfg had would return. Call it before balancer.New.
 func (t *Telemetry) Instrument(cfg *balancer.Config) {
-	cfg.Observer = chain(&t.observer, cfg.Observer)
+	cfg.Observer = observechain.Chain(&t.observer, cfg.Observer)
 	inner := cfg.WrapTransport
 	cfg.WrapTransport = func(member string, rt http.RoundTripper) http.RoundTripper {
 		if inner != nil {
@@ -191,35 +192,6 @@ func (t *Telemetry) Handler(next http.Handler) http.Handler {
 		rq := &request{span: span, method: method, scheme: scheme(r)}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, rq)))
 	})
-}
-
-// chain returns an Observer calling a's functions, then b's.
-func chain(a, b *balancer.Observer) *balancer.Observer {
-	if b == nil {
-		return a
-	}
-	return &balancer.Observer{
-		Picked: func(ev balancer.PickEvent) {
-			a.Picked(ev)
-			if b.Picked != nil {
-				b.Picked(ev)
-			}
-		},
-		Retried: func(ev balancer.RetryEvent) {
-			a.Retried(ev)
-			if b.Retried != nil {
-				b.Retried(ev)
-			}
-		},
-		Done: func(ev balancer.DoneEvent) {
-			a.Done(ev)
-			if b.Done != nil {
-				b.Done(ev)
-			}
-		},
-		StateChanged:  b.StateChanged,
-		HealthChecked: b.HealthChecked,
-	}
 }
 
 // knownMethods are the methods the conventions name; others are _OTHER.

@@ -50,6 +50,7 @@ import (
 	prom "github.com/prometheus/client_golang/prometheus"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/internal/observechain"
 )
 
 // Options configures [New]. The zero value is ready to use.
@@ -137,7 +138,7 @@ func New(o Options) *Collector {
 // sets cfg.Observer to one that counts and then calls the Observer cfg
 // had. Call it before balancer.New.
 func (c *Collector) Instrument(cfg *balancer.Config) {
-	cfg.Observer = chain(&c.observer, cfg.Observer)
+	cfg.Observer = observechain.Chain(&c.observer, cfg.Observer)
 }
 
 // Observer returns the Observer that feeds the event metrics, for a
@@ -273,34 +274,4 @@ func (c *Collector) done(ev balancer.DoneEvent) {
 		return
 	}
 	c.latency.WithLabelValues(ev.Balancer, ev.Member).Observe(ev.Latency.Seconds())
-}
-
-// chain returns an Observer calling a's functions, then b's.
-func chain(a, b *balancer.Observer) *balancer.Observer {
-	if b == nil {
-		o := *a
-		return &o
-	}
-	return &balancer.Observer{
-		Picked: func(ev balancer.PickEvent) {
-			a.Picked(ev)
-			if b.Picked != nil {
-				b.Picked(ev)
-			}
-		},
-		Retried: func(ev balancer.RetryEvent) {
-			a.Retried(ev)
-			if b.Retried != nil {
-				b.Retried(ev)
-			}
-		},
-		Done: func(ev balancer.DoneEvent) {
-			a.Done(ev)
-			if b.Done != nil {
-				b.Done(ev)
-			}
-		},
-		StateChanged:  b.StateChanged,
-		HealthChecked: b.HealthChecked,
-	}
 }
