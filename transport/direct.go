@@ -415,9 +415,34 @@ func (t *Transport) getConn(ctx context.Context, u *url.URL, fresh bool) (*direc
 	}
 	c := &directConn{key: key, conn: conn, prober: newProber(conn)}
 	c.lr = limitedConn{conn: conn, n: -1}
-	c.br = bufio.NewReaderSize(&c.lr, 32<<10)
-	c.bw = bufio.NewWriterSize(conn, 32<<10)
+	c.takeBuffers()
 	return c, nil
+}
+
+// The 32 KiB read and write buffers of a connection are only held while
+// it is in use: an idle connection gives them back, so that the pool
+// costs a few hundred bytes of Go heap per connection, not 64 KiB.
+var (
+	readBuffers  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+	writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+)
+
+// takeBuffers gives c its buffers, for an exchange.
+func (c *directConn) takeBuffers() {
+	c.br = readBuffers.Get().(*bufio.Reader)
+	c.br.Reset(&c.lr)
+	c.bw = writeBuffers.Get().(*bufio.Writer)
+	c.bw.Reset(c.conn)
+}
+
+// dropBuffers gives c's buffers back: it goes idle, with nothing
+// buffered either way (see release).
+func (c *directConn) dropBuffers() {
+	c.br.Reset(nil)
+	readBuffers.Put(c.br)
+	c.bw.Reset(nil)
+	writeBuffers.Put(c.bw)
+	c.br, c.bw = nil, nil
 }
 
 // get takes the most recently used idle connection to key that is still
@@ -448,6 +473,7 @@ func (p *directPool) get(key string) *directConn {
 			continue
 		}
 		c.reused = true
+		c.takeBuffers()
 		return c
 	}
 }
@@ -463,6 +489,7 @@ func (p *directPool) reopen() {
 // put makes c idle, unless max connections to its address already are or
 // CloseIdleConnections was called since the last request.
 func (p *directPool) put(c *directConn, max int) {
+	c.dropBuffers()
 	c.idleAt = time.Now()
 	p.mu.Lock()
 	l := p.idle[c.key]
