@@ -66,28 +66,28 @@ func TestErrorStateAndRetry(t *testing.T) {
 	if got := seq(t, b, 1, nil); got[0] != "m2" {
 		t.Fatalf("first request answered by %s, want m2 after failover", got[0])
 	}
-	if diff := cmp.Diff([]string{"m1", "m2"}, st.attempts()); diff != "" {
+	if diff := cmp.Diff([]string{"m1", "m2"}, st.Attempts()); diff != "" {
 		t.Fatalf("attempts (-want +got):\n%s", diff)
 	}
 	d := b.Decide(httptest.NewRequest("GET", "/", nil))
 	if d.Member == "http://m1" {
 		t.Fatalf("m1 chosen while in error state")
 	}
-	st.reset()
+	st.Reset()
 	seq(t, b, 4, nil)
-	for _, h := range st.attempts() {
+	for _, h := range st.Attempts() {
 		if h == "m1" {
-			t.Fatalf("m1 tried during its retry period: %v", st.attempts())
+			t.Fatalf("m1 tried during its retry period: %v", st.Attempts())
 		}
 	}
 	clk.Advance(30 * time.Second) // not yet: retry must have *passed*
-	st.reset()
+	st.Reset()
 	seq(t, b, 2, nil)
-	if strings.Contains(strings.Join(st.attempts(), " "), "m1") {
-		t.Fatalf("m1 tried at exactly its retry time: %v", st.attempts())
+	if strings.Contains(strings.Join(st.Attempts(), " "), "m1") {
+		t.Fatalf("m1 tried at exactly its retry time: %v", st.Attempts())
 	}
 	clk.Advance(time.Millisecond)
-	st.setDead("m1", false)
+	st.SetDead("m1", false)
 	got := seq(t, b, 6, nil)
 	if !strings.Contains(strings.Join(got, " "), "m1") {
 		t.Fatalf("m1 not back after its retry: %v", got)
@@ -105,8 +105,8 @@ func TestRetryNow(t *testing.T) {
 	if diff := cmp.Diff([]string{"m2", "m2", "m2"}, got); diff != "" {
 		t.Fatalf("answers (-want +got):\n%s", diff)
 	}
-	if n := strings.Count(strings.Join(st.attempts(), " "), "m1"); n < 2 {
-		t.Fatalf("m1 tried %d times over 3 requests, want it retried: %v", n, st.attempts())
+	if n := strings.Count(strings.Join(st.Attempts(), " "), "m1"); n < 2 {
+		t.Fatalf("m1 tried %d times over 3 requests, want it retried: %v", n, st.Attempts())
 	}
 }
 
@@ -133,11 +133,11 @@ func TestForceRecovery(t *testing.T) {
 			if got := seq(t, b, 1, nil); got[0] != "Service Unavailable" {
 				t.Fatalf("first request: %s, want 503", got[0])
 			}
-			st.reset()
+			st.Reset()
 			if got := seq(t, b, 1, nil); got[0] != "Service Unavailable" {
 				t.Fatalf("second request: %s, want 503", got[0])
 			}
-			if diff := cmp.Diff(tt.wantCalls, st.attempts()); diff != "" {
+			if diff := cmp.Diff(tt.wantCalls, st.Attempts()); diff != "" {
 				t.Errorf("second request's attempts (-want +got):\n%s", diff)
 			}
 		})
@@ -167,8 +167,8 @@ func TestMaxAttempts(t *testing.T) {
 			if got := seq(t, b, 1, nil)[0]; got != tt.want {
 				t.Errorf("answer = %s, want %s", got, tt.want)
 			}
-			if n := len(st.attempts()); n != tt.attempts {
-				t.Errorf("attempts = %d (%v), want %d", n, st.attempts(), tt.attempts)
+			if n := len(st.Attempts()); n != tt.attempts {
+				t.Errorf("attempts = %d (%v), want %d", n, st.Attempts(), tt.attempts)
 			}
 		})
 	}

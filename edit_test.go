@@ -88,7 +88,7 @@ func TestApplyLoadFactorRecalc(t *testing.T) {
 	for range 5 {
 		b.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}
-	require.Len(t, st.attempts(), 5)
+	require.Len(t, st.Attempts(), 5)
 	require.NoError(t, b.Apply(balancer.Change{Members: []balancer.MemberChange{{URL: "http://c", LoadFactor: ptr(4.0)}}}))
 	var loads []int64
 	for _, ms := range b.Members() {
@@ -151,11 +151,11 @@ func TestApplyAddRemove(t *testing.T) {
 	assert.Equal(t, "D", b.Config().Members[2].Status)
 
 	// d is disabled, e in lbset 1: requests go to b and c only; a is gone.
-	st.reset()
+	st.Reset()
 	for range 6 {
 		b.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}
-	assert.ElementsMatch(t, []string{"b", "b", "b", "b", "c", "c"}, st.attempts(), "b has load factor 2")
+	assert.ElementsMatch(t, []string{"b", "b", "b", "b", "c", "c"}, st.Attempts(), "b has load factor 2")
 
 	require.NoError(t, b.Apply(balancer.Change{Members: []balancer.MemberChange{{URL: "http://d", Clear: "D"}}}))
 	assert.True(t, b.Members()[2].Status.Usable())

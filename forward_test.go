@@ -318,24 +318,24 @@ func init() {
 		b := mustNew(t, balancer.Config{Members: members("a"), Transport: st})
 		reconfigure(t, b, func(c *balancer.Config) { c.PreserveHost = true })
 		seq(t, b, 1, nil)
-		assert.Equal(t, "front.example", st.last.Host)
+		assert.Equal(t, "front.example", st.Last().Host)
 	}
 	reconfigureTests["ServerName"] = func(t *testing.T) {
 		st := newStub()
 		b := mustNew(t, balancer.Config{Members: members("a"), Transport: st, ServerName: "one"})
 		reconfigure(t, b, func(c *balancer.Config) { c.ServerName = "two" })
 		seq(t, b, 1, nil)
-		assert.Equal(t, "two", st.last.Header.Get("X-Forwarded-Server"))
+		assert.Equal(t, "two", st.Last().Header.Get("X-Forwarded-Server"))
 	}
 	reconfigureTests["TrustedProxies"] = func(t *testing.T) {
 		st := newStub()
 		b := mustNew(t, balancer.Config{Members: members("a"), Transport: st})
 		spoof := func(r *http.Request) { r.RemoteAddr = "192.0.2.1:1"; r.Header.Set("X-Forwarded-For", "6.6.6.6") }
 		seq(t, b, 1, spoof)
-		assert.Equal(t, "6.6.6.6, 192.0.2.1", st.last.Header.Get("X-Forwarded-For"))
+		assert.Equal(t, "6.6.6.6, 192.0.2.1", st.Last().Header.Get("X-Forwarded-For"))
 		reconfigure(t, b, func(c *balancer.Config) { c.TrustedProxies = []string{"10.0.0.0/8"} })
 		seq(t, b, 1, spoof)
-		assert.Equal(t, "192.0.2.1", st.last.Header.Get("X-Forwarded-For"))
+		assert.Equal(t, "192.0.2.1", st.Last().Header.Get("X-Forwarded-For"))
 		err := b.Reconfigure(func(c *balancer.Config) error { c.TrustedProxies = []string{"nonsense"}; return nil })
 		assert.ErrorContains(t, err, `trustedproxies "nonsense"`)
 	}

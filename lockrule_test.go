@@ -110,7 +110,7 @@ func TestLockRuleRetryPassed(t *testing.T) {
 	re.b = mustNew(t, balancer.Config{Members: members("a", "b"), Transport: st, Now: clk.Now,
 		Observer: re.observer(), Logger: slog.New(reentrantHandler{re})})
 	within(t, "ServeHTTP putting a into error state", func() { seq(t, re.b, 2, nil) })
-	st.setDead("a", false)
+	st.SetDead("a", false)
 	clk.Advance(balancer.DefaultRetry + time.Second)
 	within(t, "ServeHTTP while a leaves error state", func() { seq(t, re.b, 2, nil) })
 	assert.Equal(t, []string{
@@ -128,8 +128,8 @@ func TestLockRuleForcedRecovery(t *testing.T) {
 	re.b = mustNew(t, balancer.Config{Members: members("a", "b"), Transport: st, Observer: re.observer()})
 	within(t, "ServeHTTP putting a and b into error state", func() { seq(t, re.b, 1, nil) })
 	require.Len(t, re.got(), 2)
-	st.setDead("a", false)
-	st.setDead("b", false)
+	st.SetDead("a", false)
+	st.SetDead("b", false)
 	within(t, "ServeHTTP with forced recovery", func() {
 		got := seq(t, re.b, 1, nil)
 		assert.Contains(t, []string{"a", "b"}, got[0], "served after forced recovery")

@@ -43,11 +43,11 @@ func TestPanicThreshold(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a", "b", "c", "d"), Transport: st, PanicThreshold: 0.5})
 		inError(t, b, "http://a", "http://b", "http://c")
 		assert.Equal(t, []string{"d", "d", "d", "d"}, seq(t, b, 4, nil), "no client error")
-		t.Logf("attempts at members for 4 requests: %v", st.attempts())
+		t.Logf("attempts at members for 4 requests: %v", st.Attempts())
 		// Each request ends at d: split the attempts there.
 		var groups [][]string
 		var cur []string
-		for _, h := range st.attempts() {
+		for _, h := range st.Attempts() {
 			assert.NotContains(t, cur, h, "a request tried %s twice", h)
 			cur = append(cur, h)
 			if h == "d" {

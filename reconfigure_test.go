@@ -255,8 +255,8 @@ var reconfigureTests = map[string]func(t *testing.T){
 		seq(t, b, 1, nil)
 		reconfigure(t, b, func(c *balancer.Config) { c.Transport = two })
 		seq(t, b, 2, nil)
-		assert.Len(t, one.attempts(), 1)
-		assert.Len(t, two.attempts(), 2)
+		assert.Len(t, one.Attempts(), 1)
+		assert.Len(t, two.Attempts(), 2)
 	},
 	"WrapTransport": func(t *testing.T) {
 		var wrapped atomic.Int64
@@ -286,7 +286,7 @@ var reconfigureTests = map[string]func(t *testing.T){
 			c.Rewrite = func(pr *httputil.ProxyRequest) { pr.Out.Header.Set("X-Rewritten", "yes") }
 		})
 		seq(t, b, 1, nil)
-		assert.Equal(t, "yes", st.last.Header.Get("X-Rewritten"))
+		assert.Equal(t, "yes", st.Last().Header.Get("X-Rewritten"))
 	},
 	"ModifyResponse": func(t *testing.T) {
 		b := mustNew(t, balancer.Config{Members: members("a"), Transport: newStub()})

@@ -52,7 +52,7 @@ func TestByRequestsListsSameAsLoop(t *testing.T) {
 				case op < 2: // a member's connections are refused, or accepted again
 					host, dead := fmt.Sprintf("m%d", rnd.IntN(12)), rnd.IntN(2) == 0
 					for _, s := range stubs {
-						s.setDead(host, dead)
+						s.SetDead(host, dead)
 					}
 					continue
 				case op < 5:

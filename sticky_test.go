@@ -91,9 +91,9 @@ func TestStickyRouteTable(t *testing.T) {
 				})
 				if tt.errorState {
 					// Make r2 fail once with a session so it goes into error state.
-					st.setDead("r2", true)
+					st.SetDead("r2", true)
 					serve(t, b, "/", "SID=a.r2")
-					st.setDead("r2", false)
+					st.SetDead("r2", false)
 					if s := b.Members()[1].Status; !s.Has(balancer.StatusError) {
 						t.Fatalf("r2 status = %v, want Err", s)
 					}
@@ -198,7 +198,7 @@ func TestStickyMemberFailsAtConnect(t *testing.T) {
 		if answer != "Service Unavailable" || info != want {
 			t.Errorf("nofailover: %s %+v, want 503 with the first attempt's %+v", answer, info, want)
 		}
-		if diff := cmp.Diff([]string{"r2"}, st.attempts()); diff != "" {
+		if diff := cmp.Diff([]string{"r2"}, st.Attempts()); diff != "" {
 			t.Errorf("attempts (-want +got):\n%s", diff)
 		}
 	}

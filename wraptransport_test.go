@@ -369,5 +369,5 @@ func TestWrapTransportAroundSharedTransport(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, map[string]http.RoundTripper{"http://a:1": shared, "http://b:1": shared}, got)
-	assert.Len(t, shared.attempts(), 2)
+	assert.Len(t, shared.Attempts(), 2)
 }

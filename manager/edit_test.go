@@ -122,7 +122,7 @@ func TestManagerDisableAppliesToNextRequest(t *testing.T) {
 	if w := post(t, mg, form("w", "http://b", "w_status_D", "0")); w.Code != 200 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	st.reset()
+	st.Reset()
 	served := strings.Join(seq(t, b, 8, nil), " ")
 	if !strings.Contains(served, "b") {
 		t.Errorf("re-enabled b served nothing: %s", served)
