@@ -75,36 +75,20 @@ func (mg *Manager) setAdded(m *managed, add []mgrVal[string], on bool) {
 // change is the member edit as a [balancer.MemberChange].
 func (me *mgrMemberEdit) change() balancer.MemberChange {
 	mc := balancer.MemberChange{URL: me.url.v, Set: me.set.Letters(), Clear: me.clear.Letters()}
-	if me.lf.set {
-		mc.LoadFactor = &me.lf.v
-	}
-	if me.lbset.set {
-		mc.LBSet = &me.lbset.v
-	}
-	if me.route.set {
-		mc.Route = &me.route.v
-	}
-	if me.redirect.set {
-		mc.Redirect = &me.redirect.v
-	}
+	mc.LoadFactor = me.lf.ptr()
+	mc.LBSet = me.lbset.ptr()
+	mc.Route = me.route.ptr()
+	mc.Redirect = me.redirect.ptr()
 	if me.hcMethod.set || me.hcURI.set || me.hcInterval.set || me.hcPasses.set || me.hcFails.set {
 		hc := &balancer.HealthCheckChange{}
 		if me.hcMethod.set {
 			name := me.hcMethod.v.String()
 			hc.Method = &name
 		}
-		if me.hcURI.set {
-			hc.URI = &me.hcURI.v
-		}
-		if me.hcInterval.set {
-			hc.Interval = &me.hcInterval.v
-		}
-		if me.hcPasses.set {
-			hc.Passes = &me.hcPasses.v
-		}
-		if me.hcFails.set {
-			hc.Fails = &me.hcFails.v
-		}
+		hc.URI = me.hcURI.ptr()
+		hc.Interval = me.hcInterval.ptr()
+		hc.Passes = me.hcPasses.ptr()
+		hc.Fails = me.hcFails.ptr()
 		mc.HealthCheck = hc
 	}
 	return mc
@@ -114,15 +98,9 @@ func (me *mgrMemberEdit) change() balancer.MemberChange {
 // changes nothing, so that a form sent back as shown leaves the balancer
 // as it is; maxattempts is compared as Apache shows it.
 func (s *mgrSettingsEdit) change(c *balancer.Change, cur balancer.State) {
-	if s.method.set {
-		c.Method = &s.method.v
-	}
-	if s.sticky.set {
-		c.StickySession = &s.sticky.v
-	}
-	if s.noFailover.set {
-		c.NoFailover = &s.noFailover.v
-	}
+	c.Method = s.method.ptr()
+	c.StickySession = s.sticky.ptr()
+	c.NoFailover = s.noFailover.ptr()
 	if s.maxAttempts.set && s.maxAttempts.v != mgrMaxAttempts(cur.MaxAttempts, len(cur.Members)) {
 		// Apache's maxattempts=0 (no failover) is a negative MaxAttempts.
 		n := s.maxAttempts.v
@@ -134,9 +112,7 @@ func (s *mgrSettingsEdit) change(c *balancer.Change, cur balancer.State) {
 	if s.rawMaxAttempts.set {
 		c.MaxAttempts = &s.rawMaxAttempts.v
 	}
-	if s.timeout.set {
-		c.Timeout = &s.timeout.v
-	}
+	c.Timeout = s.timeout.ptr()
 }
 
 // mapError turns the errors of Apply into the manager's, naming the

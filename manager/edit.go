@@ -21,6 +21,14 @@ type mgrVal[T any] struct {
 	raw   string
 }
 
+// ptr returns a pointer to the value if it was given, nil otherwise.
+func (v *mgrVal[T]) ptr() *T {
+	if !v.set {
+		return nil
+	}
+	return &v.v
+}
+
 // mgrEdit is one change to one balancer, parsed from a form or a JSON
 // document. Values are checked while parsing; errs holds the values that
 // are wrong, reported only once the nonce was checked.
