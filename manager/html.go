@@ -56,6 +56,7 @@ type mgrPage struct {
 	ScriptHash  string
 	Changes     []mgrPageChange
 	Error, Note string
+	Notes       []Note // Config.Notes
 	CSS         template.CSS
 	Balancers   []mgrPageBalancer
 }
@@ -144,6 +145,7 @@ func (mg *Manager) writeHTML(w http.ResponseWriter, r *http.Request, code int, s
 		Persist:    mg.stateFile != "",
 		Error:      errMsg,
 		Note:       note,
+		Notes:      mg.notes(),
 		CSS:        template.CSS(pageStyle),
 		ScriptHash: pageScriptHash,
 	}

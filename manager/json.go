@@ -10,6 +10,7 @@ import (
 // The JSON document of GET ?json; see the README's "balancer-manager"
 // section. Field names are stable.
 type mgrJSONDoc struct {
+	Notes     []Note            `json:"notes,omitempty"` // Config.Notes
 	Balancers []mgrJSONBalancer `json:"balancers"`
 }
 
@@ -132,7 +133,7 @@ func (st *managedState) json(readOnly bool) mgrJSONBalancer {
 // writeJSON writes the JSON document: every balancer, or the one sel
 // names.
 func (mg *Manager) writeJSON(w http.ResponseWriter, code int, sel mgrView) {
-	doc := mgrJSONDoc{Balancers: []mgrJSONBalancer{}}
+	doc := mgrJSONDoc{Notes: mg.notes(), Balancers: []mgrJSONBalancer{}}
 	for _, m := range mg.balancers() {
 		if sel.m != nil && sel.m != m {
 			continue

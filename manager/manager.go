@@ -109,6 +109,13 @@ type Config struct {
 	// Now returns the current time for the page and the charts' samples;
 	// nil means time.Now.
 	Now func() time.Time
+
+	// Notes, if set, returns lines of status of integrations the page
+	// (above the balancers, a failing note as an error) and the JSON
+	// ("notes") show, such as an etcd fleet's connection
+	// (fleet.Fleet.Notes). It is called for each page and JSON document,
+	// outside any manager lock, possibly concurrently; it must not block.
+	Notes func() []Note
 }
 
 // Manager is an [http.Handler] that shows and changes balancers at
@@ -144,6 +151,7 @@ type Config struct {
 // embedder's authentication. A Manager is safe for concurrent use.
 type Manager struct {
 	now       func() time.Time
+	notesFn   func() []Note
 	readOnly  bool
 	stateFile string
 	trusted   map[string]bool
@@ -188,6 +196,7 @@ const mgrMaxNonce = 36 // Apache stores nonces in 37-byte fields
 func New(cfg Config) (*Manager, error) {
 	mg := &Manager{
 		now:       cfg.Now,
+		notesFn:   cfg.Notes,
 		readOnly:  cfg.ReadOnly,
 		stateFile: cfg.StateFile,
 		trusted:   map[string]bool{},
