@@ -9,6 +9,7 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/etcd/internal/etcdtest"
+	"github.com/proxybalancer/balancer/manager"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -80,5 +81,10 @@ func ExampleFleet() {
 	mux := http.NewServeMux()
 	mux.Handle("/", b)
 	mux.Handle("/fleet", f) // status and who changed what
+	mgr, err := manager.New(manager.Config{Balancers: []*balancer.Balancer{b}, Notes: f.Notes})
+	if err != nil {
+		return
+	}
+	mux.Handle("/balancer-manager", mgr) // shows the fleet's status too
 	_ = http.ListenAndServe("127.0.0.1:8080", mux)
 }

@@ -44,7 +44,8 @@
 //
 // Requests never wait for etcd. While etcd cannot be reached, the replica
 // serves with the state it has, keeps the edits made on it in order, logs
-// the outage once (and its end once), and shows it in [Fleet.Status]; when
+// the outage once (and its end once), and shows it in [Fleet.Status], in
+// its JSON handler and, through [Fleet.Notes], on the balancer-manager; when
 // etcd answers again it publishes the kept edits and catches up with the
 // others' (reading the whole state again if etcd compacted the history it
 // missed).

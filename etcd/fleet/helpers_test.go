@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/etcd/internal/etcdtest"
@@ -66,12 +67,17 @@ func testConfig(members ...string) balancer.Config {
 type logRecords struct {
 	mu   sync.Mutex
 	msgs []string
+	more chan struct{} // closed and replaced at each record
 }
 
 func (l *logRecords) Enabled(_ context.Context, lv slog.Level) bool { return true }
 func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	l.msgs = append(l.msgs, r.Level.String()+" "+r.Message)
+	if l.more != nil {
+		close(l.more)
+		l.more = nil
+	}
 	l.mu.Unlock()
 	return nil
 }
@@ -87,6 +93,34 @@ func (l *logRecords) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// await waits until n records start with prefix, 30 s at most.
+func (l *logRecords) await(t *testing.T, prefix string, n int) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		l.mu.Lock()
+		got := 0
+		for _, m := range l.msgs {
+			if strings.HasPrefix(m, prefix) {
+				got++
+			}
+		}
+		if l.more == nil {
+			l.more = make(chan struct{})
+		}
+		more := l.more
+		l.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-more:
+		case <-timeout:
+			t.Fatalf("%d records %q within 30s, want %d: %q", got, prefix, n, l.msgs)
+		}
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
