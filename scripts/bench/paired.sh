@@ -6,7 +6,9 @@
 # runs do not: on a noisy VM its rounds vary by 10-20%, while a paired
 # ratio varies by a few percent. The ratio is proxy CPU per request (from
 # /proc/PID/stat), ours / bare: above 1.00 ours costs more. Read and write
-# calls per request (from /proc/PID/io) are printed beside it.
+# calls per request (from /proc/PID/io) are printed beside it, and each
+# wrk's p50 and p99 latency (wrk --latency, in microseconds): with CONNS=1
+# that compares one sequential client of each proxy in the same machine state.
 #
 # Called by scripts/bench.sh (MODE=paired), which builds the binaries:
 #
@@ -48,8 +50,17 @@ snap() {
   echo "$(awk '{print $14 + $15}' "/proc/$1/stat") $(awk '/^syscr/ {r = $2} /^syscw/ {w = $2} END {print r, w}' "/proc/$1/io")"
 }
 
+# pct WRK_OUTPUT -> "p50_us p99_us" from wrk --latency's distribution
+pct() {
+  awk '$1 == "50%" || $1 == "99%" {
+    v = $2; u = v; sub(/^[0-9.]+/, "", u); v += 0
+    if (u == "ms") v *= 1e3; else if (u == "s") v *= 1e6; else if (u == "m") v *= 6e7
+    p[$1] = v
+  } END { print p["50%"] + 0, p["99%"] + 0 }' "$1"
+}
+
 tick=$(getconf CLK_TCK)
-printf '%-6s %3s %3s %9s %9s %11s %11s %7s %15s %15s\n' workload gen run "bare r/s" "ours r/s" "bare us/req" "ours us/req" "ratio" "bare rd/wr/req" "ours rd/wr/req"
+printf '%-6s %3s %3s %9s %9s %11s %11s %7s %15s %15s %8s %8s %8s %8s\n' workload gen run "bare r/s" "ours r/s" "bare us/req" "ours us/req" "ratio" "bare rd/wr/req" "ours rd/wr/req" "bare p50" "ours p50" "bare p99" "ours p99"
 for gen in $(seq "$GENS"); do
   taskset -c "$SUT_CPU" "$BACKEND_BIN" -ports 19101,19102 -size 64 -bigsize "$BIGSIZE" -delay 0 >/dev/null 2>&1 &
   pids+=($!)
@@ -73,21 +84,24 @@ for gen in $(seq "$GENS"); do
       read -r bc0 br0 bw0 <<<"$(snap "$bare")"
       read -r oc0 or0 ow0 <<<"$(snap "$ours")"
       out1=$(mktemp) out2=$(mktemp)
-      taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$first$path" >"$out1" &
+      taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$first$path" >"$out1" &
       w=$!
-      taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$second$path" >"$out2"
+      taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$second$path" >"$out2"
       wait "$w"
       read -r bc1 br1 bw1 <<<"$(snap "$bare")"
       read -r oc1 or1 ow1 <<<"$(snap "$ours")"
       if [ "$first" = 19202 ]; then bout=$out1 oout=$out2; else bout=$out2 oout=$out1; fi
       nb=$(awk '/requests in/ {print $1}' "$bout") no=$(awk '/requests in/ {print $1}' "$oout")
+      read -r b50 b99 <<<"$(pct "$bout")"
+      read -r o50 o99 <<<"$(pct "$oout")"
       rm -f "$out1" "$out2"
       awk -v w="$name" -v g="$gen" -v r="$run" -v d="$DURATION" -v t="$tick" -v nb="$nb" -v no="$no" \
+        -v b50="$b50" -v b99="$b99" -v o50="$o50" -v o99="$o99" \
         -v bc=$((bc1 - bc0)) -v oc=$((oc1 - oc0)) -v br=$((br1 - br0)) -v bw=$((bw1 - bw0)) -v orr=$((or1 - or0)) -v ow=$((ow1 - ow0)) \
         'BEGIN {
           if (nb <= 0 || no <= 0) { printf "%-6s %3d %3d no requests counted\n", w, g, r; exit }
           cb = bc / t * 1e6 / nb; co = oc / t * 1e6 / no
-          printf "%-6s %3d %3d %9.0f %9.0f %11.1f %11.1f %7.3f %7.2f/%-7.2f %7.2f/%-7.2f\n", w, g, r, nb / d, no / d, cb, co, co / cb, br / nb, bw / nb, orr / no, ow / no
+          printf "%-6s %3d %3d %9.0f %9.0f %11.1f %11.1f %7.3f %7.2f/%-7.2f %7.2f/%-7.2f %8.0f %8.0f %8.0f %8.0f\n", w, g, r, nb / d, no / d, cb, co, co / cb, br / nb, bw / nb, orr / no, ow / no, b50, o50, b99, o99
         }'
     done
   done
