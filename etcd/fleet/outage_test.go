@@ -7,7 +7,7 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/etcd/internal/etcdtest"
-	"github.com/proxybalancer/balancer/etcd/internal/loadtest"
+	"github.com/proxybalancer/balancer/internal/loadtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

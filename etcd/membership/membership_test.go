@@ -12,7 +12,7 @@ import (
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/discovery"
 	"github.com/proxybalancer/balancer/etcd/internal/etcdtest"
-	"github.com/proxybalancer/balancer/etcd/internal/loadtest"
+	"github.com/proxybalancer/balancer/internal/loadtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
