@@ -2,7 +2,6 @@ package balancer_test
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -42,16 +41,7 @@ func namedBackend(t *testing.T, name string) (*httptest.Server, *[]int) {
 }
 
 // closedPort returns a loopback URL on which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
-}
+var closedPort = balancertest.ClosedURL
 
 // member returns the stats of b's member url.
 func member(t *testing.T, b *balancer.Balancer, url string) balancer.MemberStats {

@@ -3,7 +3,6 @@ package httpdconf_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/httpdconf"
+	"github.com/proxybalancer/balancer/internal/balancertest"
 )
 
 // reloadMembers starts n echo members answering with their index.
@@ -34,13 +34,7 @@ func reloadMembers(t *testing.T, n int) []string {
 }
 
 // deadURL is a loopback address nobody listens on.
-func deadURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return "http://" + addr
-}
+var deadURL = balancertest.ClosedURL
 
 func memberStats(b *balancer.Balancer) map[string]balancer.MemberStats {
 	out := map[string]balancer.MemberStats{}

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
+	"github.com/proxybalancer/balancer/internal/balancertest"
 	"github.com/proxybalancer/balancer/manager"
 )
 
@@ -301,16 +301,7 @@ func (br *browser) screenshot(_ context.Context, name string) string {
 }
 
 // closedPort returns the URL of a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
-}
+var closedPort = balancertest.ClosedURL
 
 // scrollTo scrolls the first element selector names to the top of the
 // viewport.

@@ -3,7 +3,6 @@ package otel_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,19 +23,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/proxybalancer/balancer"
+	"github.com/proxybalancer/balancer/internal/balancertest"
 	balancerotel "github.com/proxybalancer/balancer/otel"
 )
 
 // refusing returns a loopback URL on which nothing listens: connections
 // to it are refused.
-func refusing(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return "http://" + addr
-}
+var refusing = balancertest.ClosedURL
 
 // member is a loopback backend that records the traceparent header of
 // each request it gets.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,17 +19,12 @@ import (
 
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/healthcheck"
+	"github.com/proxybalancer/balancer/internal/balancertest"
 	balancerprom "github.com/proxybalancer/balancer/prometheus"
 )
 
-func refusing(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return "http://" + addr
-}
+// refusing returns a loopback URL on which nothing listens.
+var refusing = balancertest.ClosedURL
 
 func backend(t *testing.T, name string) string {
 	t.Helper()

@@ -180,3 +180,18 @@ func MustNew(t *testing.T, cfg balancer.Config) *balancer.Balancer {
 	}
 	return b
 }
+
+// ClosedURL returns the http URL of a loopback port nothing listens on:
+// connections to it are refused.
+func ClosedURL(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
+}
