@@ -134,27 +134,22 @@ func (f *Fleet) History() []Record {
 // (Run publishes them), or ctx ends. A replica shutting down can Flush
 // before it stops Run.
 func (f *Fleet) Flush(ctx context.Context) error {
-	for {
-		f.mu.Lock()
-		done, wake := len(f.outbox) == 0, f.drained
-		f.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wake:
-		}
-	}
+	return f.waitUntil(ctx, func() (bool, chan struct{}) { return len(f.outbox) == 0, f.drained })
 }
 
 // Synced waits until the replica has applied the fleet's edits up to
 // revision rev, or ctx ends.
 func (f *Fleet) Synced(ctx context.Context, rev int64) error {
+	return f.waitUntil(ctx, func() (bool, chan struct{}) { return f.rev >= rev, f.revWake })
+}
+
+// waitUntil waits until cond, called under f.mu, reports done, or ctx
+// ends. cond also returns the channel closed at the next change of what
+// it reads.
+func (f *Fleet) waitUntil(ctx context.Context, cond func() (done bool, wake chan struct{})) error {
 	for {
 		f.mu.Lock()
-		done, wake := f.rev >= rev, f.revWake
+		done, wake := cond()
 		f.mu.Unlock()
 		if done {
 			return nil
