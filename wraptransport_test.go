@@ -254,10 +254,14 @@ func TestWrapTransportKeepsMemberSettings(t *testing.T) {
 	})
 
 	t.Run("Timeout", func(t *testing.T) {
+		// The member never answers, so the wait for its response can only
+		// end by Timeout. The connect gets a bound of its own: it falls
+		// back to Timeout, and a 20 ms connect fails on a loaded machine
+		// (a connect error, not the response timeout checked here).
 		slow := newBackend(t, "slow", "block")
 		rec := &wrapRecorder{}
 		b := mustNew(t, balancer.Config{Name: "tmo", WrapTransport: rec.wrap, Members: []balancer.Member{
-			{URL: slow.srv.URL, Connection: transport.Options{Timeout: 20 * time.Millisecond}},
+			{URL: slow.srv.URL, Connection: transport.Options{Timeout: 20 * time.Millisecond, ConnectTimeout: time.Minute}},
 		}})
 		assert.Equal(t, http.StatusBadGateway, serveOnce(b, "GET", "").Code)
 		_, attempts := rec.seen()

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestConnectRefusedIsNotSent(t *testing.T) {
@@ -137,27 +140,40 @@ func TestNotSentBodyGoesToNextMember(t *testing.T) {
 	body.awaitClosed(t)
 }
 
+// TestResponseHeaderTimeout: a member that reads the whole request and
+// never answers is timed out after Timeout, on the fake clock: the request
+// was sent, so the error is a timeout and not NotSent. (On loopback with a
+// real 20 ms Timeout, which is also the connect timeout, a dial slowed by
+// a loaded machine made this a connect failure.)
 func TestResponseHeaderTimeout(t *testing.T) {
+	const timeout = 20 * time.Millisecond
 	for _, h2c := range []bool{false, true} {
 		t.Run(map[bool]string{false: "http/1.1", true: "h2c"}[h2c], func(t *testing.T) {
-			g := newGate(t)
-			b := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.Copy(io.Discard, r.Body)
-				g.wait(r)
-			}), func(s *httptest.Server) { s.Config.Protocols = h2cServerProtocols() })
-			tr := newTransport(t, Options{Timeout: 20 * time.Millisecond, H2C: h2c})
-			body := newTrackBody(strings.NewReader("payload"))
-			_, err := tr.RoundTrip(postRequest(t, b.URL, body, 7))
-			if err == nil {
-				t.Fatal("RoundTrip succeeded; want a timeout")
-			}
-			if !IsTimeout(err) || !errors.Is(err, ErrTimeout) {
-				t.Errorf("IsTimeout(%v) = false, want true", err)
-			}
-			if NotSent(err) {
-				t.Errorf("NotSent(%v) = true after the request was written", err)
-			}
-			body.awaitClosed(t)
+			synctest.Test(t, func(t *testing.T) {
+				tr := newTransport(t, Options{Timeout: timeout, H2C: h2c})
+				read := make(chan int, 1) // the request's HTTP major version
+				pipeServer(t, tr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					read <- r.ProtoMajor
+					<-r.Context().Done()
+				}), func(s *http.Server) { s.Protocols = h2cServerProtocols() })
+				body := newTrackBody(strings.NewReader("payload"))
+				start := time.Now()
+				_, err := tr.RoundTrip(postRequest(t, "http://member.test/", body, 7))
+				elapsed := time.Since(start)
+				require.Error(t, err, "RoundTrip succeeded; want a timeout")
+				select {
+				case major := <-read:
+					assert.Equal(t, map[bool]int{false: 1, true: 2}[h2c], major, "HTTP version")
+				default:
+					t.Fatal("the member never read the whole request")
+				}
+				assert.True(t, IsTimeout(err), "IsTimeout(%v)", err)
+				assert.ErrorIs(t, err, ErrTimeout)
+				assert.False(t, NotSent(err), "NotSent(%v) after the request was written", err)
+				checkTimedOutAfter(t, elapsed, timeout)
+				body.awaitClosed(t)
+			})
 		})
 	}
 }
@@ -222,27 +238,32 @@ func TestCanceledRequestIsNotNotSent(t *testing.T) {
 	}
 }
 
+// TestResponseBodyReadTimeout: a member that stalls in the middle of its
+// body is timed out after Timeout, on the fake clock (on loopback with a
+// real 20 ms Timeout, a loaded machine could time out the connect or the
+// response headers instead).
 func TestResponseBodyReadTimeout(t *testing.T) {
-	g := newGate(t)
-	b := newBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "100")
-		io.WriteString(w, "partial")
-		http.NewResponseController(w).Flush()
-		g.wait(r)
-	}))
-	tr := newTransport(t, Options{Timeout: 20 * time.Millisecond})
-	resp, err := tr.RoundTrip(newRequest(t, http.MethodGet, b.URL, nil))
-	if err != nil {
-		t.Fatalf("RoundTrip: %v", err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if string(got) != "partial" {
-		t.Errorf("read %q before the stall, want %q", got, "partial")
-	}
-	if !IsTimeout(err) {
-		t.Errorf("read error = %v, want IsTimeout", err)
-	}
+	const timeout = 20 * time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate(t)
+		tr := newTransport(t, Options{Timeout: timeout})
+		pipeServer(t, tr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "partial")
+			http.NewResponseController(w).Flush()
+			g.wait(r)
+		}))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://member.test/", nil)
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		start := time.Now()
+		got, err := io.ReadAll(resp.Body)
+		elapsed := time.Since(start)
+		assert.Equal(t, "partial", string(got), "read before the stall")
+		assert.True(t, IsTimeout(err), "read error = %v, want IsTimeout", err)
+		checkTimedOutAfter(t, elapsed, timeout)
+	})
 }
 
 // TestSlowReaderIsNotTimedOut: Timeout bounds waits for the member, not

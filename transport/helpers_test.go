@@ -338,10 +338,14 @@ func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
 
 // pipeServer serves h on a pipeNet inside the current bubble and points
-// tr's dialer at it. Everything is closed at the end of the test.
-func pipeServer(t *testing.T, tr *Transport, h http.Handler) *pipeNet {
+// tr's dialer at it; configure, if given, adjusts the server before it
+// serves. Everything is closed at the end of the test.
+func pipeServer(t *testing.T, tr *Transport, h http.Handler, configure ...func(*http.Server)) *pipeNet {
 	n := newPipeNet()
 	srv := &http.Server{Handler: h}
+	for _, f := range configure {
+		f(srv)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
