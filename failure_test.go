@@ -93,6 +93,12 @@ func (bk *backend) received() []int {
 // body the next member received.
 func TestFailureModes(t *testing.T) {
 	const body = "the request body"
+	// For a member that never answers: only Timeout ends the wait. The
+	// connect has a bound of its own (it falls back to Timeout, and a 20 ms
+	// connect can fail on a loaded machine, which is another failure mode).
+	shortTimeout := func(m *balancer.Member) {
+		m.Connection = transport.Options{Timeout: 20 * time.Millisecond, ConnectTimeout: time.Minute}
+	}
 	tests := []struct {
 		name       string
 		firstMode  string // the first member's behaviour; "" = nothing listens
@@ -129,16 +135,12 @@ func TestFailureModes(t *testing.T) {
 		{name: "failonstatus matches the balancer's own 502", firstMode: "close", method: "POST",
 			cfg:        func(c *balancer.Config) { c.FailOnStatus = []int{502} },
 			wantStatus: 502, wantErr: true, wantFirst: 1},
-		// The member never answers: only Timeout ends the wait. The
-		// connect has a bound of its own (it falls back to Timeout, and a
-		// 20 ms connect can fail on a loaded machine, which is another
-		// failure mode).
 		{name: "response header timeout: 502, no retry", firstMode: "block", method: "GET",
-			first:      func(m *balancer.Member) { m.Connection = transport.Options{Timeout: 20 * time.Millisecond, ConnectTimeout: time.Minute} },
+			first:      shortTimeout,
 			wantStatus: 502, wantFirst: 1},
 		{name: "failontimeout: 502 and member in error", firstMode: "block", method: "GET",
 			cfg:        func(c *balancer.Config) { c.FailOnTimeout = true },
-			first:      func(m *balancer.Member) { m.Connection = transport.Options{Timeout: 20 * time.Millisecond, ConnectTimeout: time.Minute} },
+			first:      shortTimeout,
 			wantStatus: 502, wantErr: true, wantFirst: 1},
 	}
 	for _, tt := range tests {
