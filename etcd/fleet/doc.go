@@ -16,10 +16,44 @@
 // What a replica observes stays local, and says so: error state (E),
 // health-check results (C and the checks' history), counters and
 // scheduler state are per replica; every replica checks its members
-// itself. Member lists that come from service discovery ([discovery],
+// itself, unless the user opts into sharing health-check results
+// (below). Member lists that come from service discovery ([discovery],
 // [membership]) are per replica too: each replica follows the registry
 // itself; an edit of a member that a replica does not have is left out
 // there.
+//
+// # Shared health checks
+//
+// With [Fleet].ShareHealth (off by default) the replicas share their
+// health-check results, and nothing else: each replica that runs checks
+// (RunHealthChecks, on a balancer built from a configuration passed
+// through [Fleet.Observe]) publishes, for each member its checker checks,
+// its verdict "pass" or "fail", counted from its checks alone: failed
+// after the member's Check.Fails consecutive failed checks, passing again
+// after Check.Passes consecutive passed ones. Error state from live
+// traffic (E) is not shared and does not enter the verdict. The report
+// is one key per replica, beside the fleet's keys
+// ("<prefix>.health/<replica>", JSON {"app": {"<url>": "fail"}}), under
+// an etcd lease of [Fleet].HealthTTL kept alive while Run runs: a replica
+// that dies takes its report with it when the lease expires, and one
+// whose Run ends revokes it at once.
+//
+// A replica follows its own checker for the members it checks itself;
+// the fleet's view never sets or clears their C, so a replica never
+// switches between its own verdict and the others'. For every other
+// member, the fleet's view decides: failed when at least one live report
+// says so and at least as many say failed as passed (a tie fails; a
+// replica alone with a bad path to a member is outvoted by two that reach
+// it). The fleet sets C while the view says failed, and clears the C it
+// set when the view no longer does (the reports changed, or went with
+// their lease). A C set by anyone else is left alone.
+//
+// While etcd is unreachable the replica keeps the last view, for up to
+// HealthTTL: when etcd has not confirmed the replica's lease for that
+// long, the others' reports are as old as the replica's own, which etcd
+// drops then. The replica forgets them, clears the C it set and follows
+// its own checks only (logged once at warn), until etcd answers again
+// (logged at info) and it reads the reports anew.
 //
 // # Order and conflicts
 //

@@ -67,6 +67,25 @@ type Fleet struct {
 	// declaring a new outage. Zero means three probe intervals.
 	OutageAfter time.Duration
 
+	// ShareHealth opts into sharing health-check results between the
+	// replicas (see "Shared health checks" in the package documentation).
+	// Each replica publishes its own checks' pass or fail verdict for the
+	// members it checks, under a lease of HealthTTL; a replica marks a
+	// member it does not check itself health-check-failed (C) while at
+	// least one live replica reports it failed and no more report it
+	// passing. Members a replica checks itself follow its own checks only.
+	// Build the balancers of replicas that run checks from configurations
+	// passed through [Fleet.Observe]. False, the default, keeps health
+	// checks and error state per replica: nothing is shared.
+	ShareHealth bool
+
+	// HealthTTL is how long a replica's health report outlives the
+	// replica (its etcd lease, in whole seconds, rounded up), and how long
+	// a replica that etcd no longer answers keeps the others' reports
+	// before going back to its own checks only. Zero means
+	// DefaultHealthTTL.
+	HealthTTL time.Duration
+
 	mu      sync.Mutex
 	lastOK  time.Time // when etcd last answered
 	loaded  bool
@@ -82,6 +101,9 @@ type Fleet struct {
 	stops   []func()
 	applyMu sync.Mutex // serialises the fleet's own applies
 	loadMu  sync.Mutex // serialises Load
+
+	healthOnce sync.Once
+	hs         *health // this replica's health verdicts, for ShareHealth
 }
 
 // keyNames returns the fleet's key layout.

@@ -28,11 +28,17 @@ type replica struct {
 
 // startReplica builds a balancer from cfg and joins it to the fleet:
 // Load, then Run until the test ends (or stop).
-func startReplica(t *testing.T, srv *etcdtest.Server, name string, cfg balancer.Config) *replica {
+func startReplica(t *testing.T, srv *etcdtest.Server, name string, cfg balancer.Config, opts ...func(*Fleet)) *replica {
 	t.Helper()
+	r := &replica{name: name, logs: &logRecords{}, fleet: make(chan balancer.ChangeEvent, 10000)}
+	r.f = &Fleet{Client: srv.Client(), Replica: name, Logger: slog.New(r.logs), Prefix: "/test/"}
+	for _, o := range opts {
+		o(r.f)
+	}
+	r.f.Observe(&cfg)
 	b, err := balancer.New(cfg)
 	require.NoError(t, err)
-	r := &replica{name: name, b: b, logs: &logRecords{}, fleet: make(chan balancer.ChangeEvent, 10000)}
+	r.b, r.f.Balancers = b, []*balancer.Balancer{b}
 	b.OnChange(func(ev balancer.ChangeEvent) {
 		if ev.Change.Source == Source {
 			select {
@@ -41,7 +47,6 @@ func startReplica(t *testing.T, srv *etcdtest.Server, name string, cfg balancer.
 			}
 		}
 	})
-	r.f = &Fleet{Client: srv.Client(), Replica: name, Balancers: []*balancer.Balancer{b}, Logger: slog.New(r.logs), Prefix: "/test/"}
 	require.NoError(t, r.f.Load(context.Background()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

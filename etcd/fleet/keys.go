@@ -23,6 +23,11 @@ import (
 // setting's value (durations in nanoseconds, flags true or false), and for
 // the log key a [Record]. One published edit is one transaction, so its
 // keys share a revision; the last revision of a key is its value.
+//
+// With Fleet.ShareHealth, each replica's health report lives beside them,
+// under its lease (see share.go):
+//
+//	<prefix without its last '/'>.health/<replica>
 
 // flagLetters are the flags a fleet shares, as "flag/<letter>" keys:
 // the operator flags. C, E and health results stay per replica.

@@ -53,6 +53,9 @@ func (f *Fleet) Run(ctx context.Context) error {
 	wg.Go(func() { f.publishLoop(ctx) })
 	wg.Go(func() { f.probeLoop(ctx) })
 	wg.Go(func() { f.watchLoop(ctx) })
+	if f.ShareHealth {
+		wg.Go(func() { f.healthLoop(ctx) })
+	}
 	wg.Wait()
 	return ctx.Err()
 }

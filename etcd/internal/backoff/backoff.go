@@ -22,12 +22,19 @@ func New(first, max time.Duration) *Backoff {
 // Reset makes the next wait the first delay again.
 func (b *Backoff) Reset() { b.d = b.first }
 
+// Next returns the current delay and doubles it (up to the ceiling), for
+// a loop that waits in its own select.
+func (b *Backoff) Next() time.Duration {
+	d := b.d
+	b.d = min(2*b.d, b.max)
+	return d
+}
+
 // Wait waits the current delay, then doubles it (up to the ceiling). It
 // returns ctx's error if ctx ends first, nil otherwise.
 func (b *Backoff) Wait(ctx context.Context) error {
-	t := time.NewTimer(b.d)
+	t := time.NewTimer(b.Next())
 	defer t.Stop()
-	b.d = min(2*b.d, b.max)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

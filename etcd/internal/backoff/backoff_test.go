@@ -35,3 +35,11 @@ func TestWaitEndsWithContext(t *testing.T) {
 		assert.ErrorIs(t, New(time.Hour, time.Hour).Wait(ctx), context.Canceled)
 	})
 }
+
+func TestNextDoublesUpToMax(t *testing.T) {
+	b := New(50*time.Millisecond, 150*time.Millisecond)
+	got := []time.Duration{b.Next(), b.Next(), b.Next()}
+	b.Reset()
+	got = append(got, b.Next())
+	assert.Equal(t, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 50 * time.Millisecond}, got)
+}
