@@ -53,7 +53,9 @@
 // long, the others' reports are as old as the replica's own, which etcd
 // drops then. The replica forgets them, clears the C it set and follows
 // its own checks only (logged once at warn), until etcd answers again
-// (logged at info) and it reads the reports anew.
+// (logged at info) and it reads the reports anew. [Fleet.Status] (Health),
+// the JSON handler and [Fleet.Notes] say whether health is shared, whose
+// reports the replica holds and where the fleet's view set C.
 //
 // # Order and conflicts
 //

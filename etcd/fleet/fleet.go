@@ -133,6 +133,25 @@ type Status struct {
 	Pending int
 	// ApplyErr is the last error applying a published edit, nil if none.
 	ApplyErr error
+	// Health is the state of shared health checks.
+	Health HealthStatus
+}
+
+// HealthStatus is the state of a replica's shared health checks
+// (Fleet.ShareHealth).
+type HealthStatus struct {
+	// Shared is Fleet.ShareHealth: false means health checks and error
+	// state are per replica, and the other fields are zero.
+	Shared bool `json:"shared"`
+	// Current reports that the replica holds the other replicas' live
+	// reports: etcd confirmed its lease within HealthTTL. While it is
+	// false the replica follows its own checks only.
+	Current bool `json:"current"`
+	// Replicas lists the other replicas whose reports it holds, sorted.
+	Replicas []string `json:"replicas,omitempty"`
+	// Marked lists, by balancer name, the members on which the fleet's
+	// view set C, sorted.
+	Marked map[string][]string `json:"marked,omitempty"`
 }
 
 // Status returns the Fleet's state.
@@ -141,6 +160,7 @@ func (f *Fleet) Status() Status {
 	defer f.mu.Unlock()
 	s := f.st
 	s.Revision, s.Pending = f.rev, len(f.outbox)
+	s.Health.Shared = f.ShareHealth
 	return s
 }
 

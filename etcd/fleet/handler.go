@@ -8,14 +8,15 @@ import (
 
 // statusDoc is what ServeHTTP answers.
 type statusDoc struct {
-	Replica   string    `json:"replica"`
-	Connected bool      `json:"connected"`
-	Since     time.Time `json:"since,omitzero"`
-	Error     string    `json:"error,omitempty"`
-	Revision  int64     `json:"revision"`
-	Pending   int       `json:"pending"`
-	ApplyErr  string    `json:"applyError,omitempty"`
-	History   []Record  `json:"history"`
+	Replica   string       `json:"replica"`
+	Connected bool         `json:"connected"`
+	Since     time.Time    `json:"since,omitzero"`
+	Error     string       `json:"error,omitempty"`
+	Revision  int64        `json:"revision"`
+	Pending   int          `json:"pending"`
+	ApplyErr  string       `json:"applyError,omitempty"`
+	Health    HealthStatus `json:"health"`
+	History   []Record     `json:"history"`
 }
 
 // ServeHTTP answers GET and HEAD with the replica's fleet status and the
@@ -32,7 +33,7 @@ func (f *Fleet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := f.Status()
 	doc := statusDoc{
 		Replica: f.replica(), Connected: st.Connected, Since: st.Since,
-		Revision: st.Revision, Pending: st.Pending, History: f.History(),
+		Revision: st.Revision, Pending: st.Pending, Health: st.Health, History: f.History(),
 	}
 	if st.Err != nil {
 		doc.Error = st.Err.Error()

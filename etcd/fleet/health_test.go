@@ -143,6 +143,10 @@ func TestShareHealth(t *testing.T) {
 	gw1 := startReplica(t, hf.srv, "gw1", hf.cfg, shareHealth(ttl))
 	gw2 := startReplica(t, hf.srv, "gw2", hf.cfg, shareHealth(ttl))
 	stopChecks := runChecks(t, gw0)
+	for _, r := range []*replica{gw1, gw2} {
+		require.Eventually(t, func() bool { return len(r.f.Status().Health.Replicas) == 2 }, 30*time.Second, 5*time.Millisecond,
+			"%s holds the reports of the two others", r.name)
+	}
 	assert.Equal(t, map[string]int{"good": 10, "bad": 10}, answers(gw1), "both members serve before")
 
 	const flips = 10
@@ -158,6 +162,9 @@ func TestShareHealth(t *testing.T) {
 			assert.Equal(t, map[string]int{"good": 20}, answers(gw1), "gw1 avoids the member gw0 finds failing")
 			assert.Equal(t, map[string]int{"good": 20}, answers(gw2), "gw2 avoids the member gw0 finds failing")
 			assert.Contains(t, gw1.b.Members()[1].Status.String(), "HcFl")
+			assert.Equal(t, HealthStatus{Shared: true, Current: true, Replicas: []string{"gw0", "gw2"},
+				Marked: map[string][]string{"balancer://app": {hf.badURL}}}, gw1.f.Status().Health)
+			assert.Contains(t, gw1.f.Notes()[0].Detail, "; health shared: reports of 2 other replicas (gw0, gw2), balancer://app: C set from them on "+hf.badURL)
 		}
 
 		hf.failing.Store(false)
@@ -169,6 +176,7 @@ func TestShareHealth(t *testing.T) {
 		if i == 0 {
 			assert.Equal(t, map[string]int{"good": 10, "bad": 10}, answers(gw1), "recovered on gw1")
 			assert.Equal(t, map[string]int{"good": 10, "bad": 10}, answers(gw2), "recovered on gw2")
+			assert.Empty(t, gw2.f.Status().Health.Marked)
 		}
 	}
 	t.Logf("%d flips, check interval %v: member failing -> C on gw1 and gw2: p50 %v, p99 %v (from gw0's verdict: p50 %v, p99 %v); "+
@@ -225,6 +233,8 @@ func TestShareHealthOff(t *testing.T) {
 	resp, err := hf.srv.Client().Get(context.Background(), "/test.health/", clientv3.WithPrefix())
 	require.NoError(t, err)
 	assert.Empty(t, resp.Kvs, "no health report in etcd")
+	assert.Equal(t, HealthStatus{}, gw1.f.Status().Health)
+	assert.Contains(t, gw1.f.Notes()[0].Detail, "; health checks and error state per replica (not shared)")
 }
 
 // TestShareHealthEtcdOutage: a replica that etcd no longer answers keeps
@@ -247,6 +257,8 @@ func TestShareHealthEtcdOutage(t *testing.T) {
 	assert.Equal(t, 1, gw1.logs.count("WARN fleet: shared health: etcd has not confirmed"), "%q", gw1.logs.msgs)
 	assert.True(t, hcFailed(gw0, hf.badURL), "gw0 follows its own checks")
 	assert.Positive(t, answers(gw1)["bad"], "gw1 serves with its own view")
+	assert.Equal(t, HealthStatus{Shared: true}, gw1.f.Status().Health)
+	assert.Contains(t, gw1.f.Notes()[0].Detail, "its own checks only")
 
 	hf.srv.Restart()
 	back := time.Now()

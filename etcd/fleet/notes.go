@@ -2,6 +2,9 @@ package fleet
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/proxybalancer/balancer/manager"
@@ -38,5 +41,24 @@ func (f *Fleet) Notes() []manager.Note {
 	if st.ApplyErr != nil {
 		n.Detail += ", last published edit not applied: " + st.ApplyErr.Error()
 	}
+	n.Detail += "; " + healthNote(st.Health)
 	return []manager.Note{n}
+}
+
+// healthNote says whose health-check results the replica follows.
+func healthNote(h HealthStatus) string {
+	switch {
+	case !h.Shared:
+		return "health checks and error state per replica (not shared)"
+	case !h.Current:
+		return "health shared, but no current view of the other replicas' reports (etcd has not confirmed this replica's lease within HealthTTL, or not yet): its own checks only"
+	}
+	s := fmt.Sprintf("health shared: reports of %d other replicas", len(h.Replicas))
+	if len(h.Replicas) > 0 {
+		s += " (" + strings.Join(h.Replicas, ", ") + ")"
+	}
+	for _, bal := range slices.Sorted(maps.Keys(h.Marked)) {
+		s += fmt.Sprintf(", %s: C set from them on %s", bal, strings.Join(h.Marked[bal], ", "))
+	}
+	return s
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -254,6 +256,7 @@ func (s *sharer) apply() {
 				delete(marked, m)
 			}
 		}
+		s.show(b.Name(), marked)
 		if len(c.Members) == 0 {
 			continue
 		}
@@ -262,6 +265,35 @@ func (s *sharer) apply() {
 			s.f.Logger.Error("fleet: shared health not applied", "balancer", b.Name(), "err", err)
 		}
 	}
+}
+
+// show records the fleet's view for Status: whether it is current, whose
+// reports it holds, and the members of balancer bal it marked.
+func (s *sharer) show(bal string, marked map[string]bool) {
+	var replicas []string
+	for r := range s.remote {
+		replicas = append(replicas, r)
+	}
+	slices.Sort(replicas)
+	ms := slices.Sorted(maps.Keys(marked))
+	f := s.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := &f.st.Health
+	h.Current, h.Replicas = s.remote != nil, replicas
+	m := maps.Clone(h.Marked) // Status hands out the map: never change it
+	if m == nil {
+		m = map[string][]string{}
+	}
+	if len(ms) > 0 {
+		m[bal] = ms
+	} else {
+		delete(m, bal)
+	}
+	if len(m) == 0 {
+		m = nil
+	}
+	h.Marked = m
 }
 
 func passedOn(rs []string) string {
