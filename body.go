@@ -33,9 +33,16 @@ type bodyGuard struct {
 	rc      io.ReadCloser
 	touched atomic.Bool
 	n       atomic.Int64
+	// replay keeps the bytes read when the body may be sent again (see
+	// keepBody); nil otherwise. Apart from the request state, which
+	// every request allocates and which stays small without it.
+	replay *replay
+}
 
-	// Replay, guarded by mu. limit > 0 keeps up to limit bytes in buf;
-	// over says more were read (no replay); eof says rc is exhausted.
+// replay is what a bodyGuard keeps for a re-send, guarded by mu: up to
+// limit bytes in buf; over says more were read (no replay); eof says rc
+// is exhausted.
+type replay struct {
 	mu    sync.Mutex
 	limit int
 	buf   []byte
@@ -46,47 +53,51 @@ type bodyGuard struct {
 	hands int    // rewinds made
 }
 
+// keep makes g keep up to limit bytes of the body for a re-send.
+func (g *bodyGuard) keep(limit int) { g.replay = &replay{limit: limit} }
+
 // Read is the first attempt's reader.
 func (g *bodyGuard) Read(p []byte) (int, error) {
 	g.touched.Store(true)
-	if g.limit == 0 {
+	if g.replay == nil {
 		n, err := g.rc.Read(p)
 		g.n.Add(int64(n))
 		return n, err
 	}
-	return g.read(p, 0, &g.pos)
+	return g.read(p, 0, &g.replay.pos)
 }
 
 // read gives the attempt gen the bytes after *pos: kept ones first, then,
 // for the newest attempt only, the client's body (kept as it is read).
 func (g *bodyGuard) read(p []byte, gen uint32, pos *int) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if *pos < len(g.buf) {
-		n := copy(p, g.buf[*pos:])
+	r := g.replay
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if *pos < len(r.buf) {
+		n := copy(p, r.buf[*pos:])
 		*pos += n
 		g.n.Add(int64(n))
 		return n, nil
 	}
-	if g.eof {
+	if r.eof {
 		return 0, io.EOF
 	}
-	if gen != g.gen {
+	if gen != r.gen {
 		return 0, errBodySuperseded
 	}
 	n, err := g.rc.Read(p)
 	if n > 0 {
 		g.n.Add(int64(n))
-		if !g.over && len(g.buf)+n <= g.limit {
-			g.buf = append(g.buf, p[:n]...)
-			*pos = len(g.buf)
+		if !r.over && len(r.buf)+n <= r.limit {
+			r.buf = append(r.buf, p[:n]...)
+			*pos = len(r.buf)
 		} else {
-			g.over, g.buf = true, nil
+			r.over, r.buf = true, nil
 			*pos = 0
 		}
 	}
 	if err == io.EOF {
-		g.eof = !g.over
+		r.eof = !r.over
 	}
 	return n, err
 }
@@ -104,35 +115,41 @@ func (g *bodyGuard) rewind() bool {
 	if g.untouched() {
 		return true
 	}
-	if g.limit == 0 {
+	r := g.replay
+	if r == nil {
 		return false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.over {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.over {
 		return false
 	}
-	g.gen++
-	g.hands++
+	r.gen++
+	r.hands++
 	return true
 }
 
 // complete reports whether the whole body is kept, so that attempts may
 // read it at the same time (a per-try timeout's second attempt).
 func (g *bodyGuard) complete() bool {
-	if g.limit == 0 {
+	r := g.replay
+	if r == nil {
 		return false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.eof
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eof
 }
 
 // reader returns the reader of the newest attempt.
 func (g *bodyGuard) reader() io.ReadCloser {
-	g.mu.Lock()
-	gen := g.gen
-	g.mu.Unlock()
+	r := g.replay
+	if r == nil {
+		return g
+	}
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
 	if gen == 0 {
 		return g
 	}

@@ -124,7 +124,7 @@ func (st *requestState) keepBody(out *http.Request) {
 		out.ContentLength <= 0 || out.ContentLength > int64(s.replayLimit) || !s.isIdempotent(out) {
 		return
 	}
-	st.body.limit = int(out.ContentLength)
+	st.body.keep(int(out.ContentLength))
 }
 
 // idempotent reports whether a request may be sent twice: GET, HEAD,

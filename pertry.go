@@ -149,7 +149,7 @@ func (b *Balancer) mayRace(st *requestState, req *http.Request) bool {
 	if _, up := req.Header["Upgrade"]; up {
 		return false
 	}
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil || st.body.limit > 0
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil || st.body.replay != nil
 }
 
 // raceMember chooses the member for a second attempt, or returns nil when

@@ -19,7 +19,7 @@ import (
 // balancer. It is also the outbound request's context (it embeds the
 // inbound one), so the routing decision reaches the proxy's hooks and the
 // transport without another allocation. It is allocated for every request:
-// keep it small (a size class of 640 bytes today).
+// keep it small (the 640-byte size class: TestRequestStateSize).
 type requestState struct {
 	context.Context
 
