@@ -270,3 +270,42 @@ func TestShareHealthEtcdOutage(t *testing.T) {
 	assert.Equal(t, 1, gw1.logs.count("INFO fleet: shared health: etcd answers again"), "%q", gw1.logs.msgs)
 	assert.Zero(t, gw1.logs.count("ERROR"), "%q", gw1.logs.msgs)
 }
+
+// TestShareHealthOwnChecksWin: a replica that checks a member itself
+// follows its own checks only. gw0's checks of the member fail, gw1's
+// (another URI) pass: gw0 marks it C, gw1 never does, although it holds
+// gw0's report, and gw2, which does not check, marks it C on the tie.
+func TestShareHealthOwnChecksWin(t *testing.T) {
+	hf := newHealthFleet(t)
+	const ttl = 2 * time.Second
+	var gw1Flips atomic.Int32
+	other := hf.checked
+	other.Members = slices.Clone(hf.checked.Members)
+	for i := range other.Members {
+		other.Members[i].HealthCheck.URI = "/alive" // answers 200 throughout
+	}
+	other.Observer = &balancer.Observer{StateChanged: func(ev balancer.StateEvent) {
+		if ev.Member == hf.badURL && ev.From.Has(balancer.StatusHCFailed) != ev.To.Has(balancer.StatusHCFailed) {
+			gw1Flips.Add(1)
+		}
+	}}
+	gw0 := startReplica(t, hf.srv, "gw0", hf.checked, shareHealth(ttl))
+	gw1 := startReplica(t, hf.srv, "gw1", other, shareHealth(ttl))
+	gw2 := startReplica(t, hf.srv, "gw2", hf.cfg, shareHealth(ttl))
+	runChecks(t, gw0)
+	runChecks(t, gw1)
+	hf.failing.Store(true)
+	hf.waitOwnHC(t, gw0, true)
+	hf.waitHC(t, true, gw2)
+	assert.Equal(t, map[string][]string{"balancer://app": {hf.badURL}}, gw2.f.Status().Health.Marked, "gw0 fails it, gw1 passes it: a tie fails")
+
+	// A report put after gw0's: once gw1 holds it, it has seen gw0's.
+	c := hf.srv.Client()
+	_, err := c.Put(context.Background(), "/test.health/zz-barrier", "{}")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return slices.Contains(gw1.f.Status().Health.Replicas, "zz-barrier") }, 30*time.Second, 5*time.Millisecond)
+	assert.False(t, hcFailed(gw1, hf.badURL), "gw1 follows its own checks")
+	assert.Zero(t, gw1Flips.Load(), "gw1 never switched to the others' view")
+	assert.Empty(t, gw1.f.Status().Health.Marked)
+	assert.Positive(t, answers(gw1)["bad"])
+}
