@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -165,4 +166,70 @@ func TestHashBoundedInFlight(t *testing.T) {
 	for range n {
 		require.NoError(t, <-done)
 	}
+}
+
+// gatedHash is the hash method whose Prepare, once armed, tells the test
+// it has built its ring and returns only when the test lets it.
+type gatedHash struct {
+	*lbmethod.Hash
+	armed atomic.Bool
+	built chan struct{}
+	goOn  chan struct{}
+}
+
+func (g *gatedHash) Prepare(ms []*lbmethod.Member, factors []int64) {
+	g.Hash.Prepare(ms, factors)
+	if g.armed.Load() {
+		g.built <- struct{}{}
+		<-g.goOn
+	}
+}
+
+// An Update of a 10,000-member hashing balancer builds the new ring
+// (Prepare) without the selection lock: while Prepare has built it and
+// not yet returned, requests are still picked, on the list in force; once
+// the Update is done, keys move only to the members it added.
+func TestHashRingBuiltOutsideSelectionLock(t *testing.T) {
+	const n, added, users = 10_000, 1000, 2000
+	g := &gatedHash{built: make(chan struct{}, 1), goOn: make(chan struct{})}
+	method := lbmethod.MethodFunc("hash", func() lbmethod.Scheduler {
+		h, err := lbmethod.NewHash(lbmethod.HashConfig{Key: lbmethod.HashKey{Source: lbmethod.KeyHeader, Name: "X-User"}})
+		require.NoError(t, err)
+		g.Hash = h
+		return g
+	})
+	b := mustNew(t, balancer.Config{Name: "big", Method: method, Transport: newStub(), Members: scaleMembers(0, n)})
+	where := func() []string {
+		out := make([]string, users)
+		for i := range out {
+			out[i] = b.Decide(userRequest(fmt.Sprint("user", i), "")).Member
+		}
+		return out
+	}
+	before := where()
+
+	g.armed.Store(true)
+	updated := make(chan error, 1)
+	go func() { updated <- b.Update(append(scaleMembers(0, n), scaleMembers(n, added)...)) }()
+	within(t, "Prepare of the new list", func() { <-g.built })
+	var during []string
+	within(t, "picks while the ring is built", func() { during = where() })
+	close(g.goOn)
+	within(t, "Update", func() { assert.NoError(t, <-updated) })
+	assert.Equal(t, before, during, "picks during the Update use the list in force")
+
+	newMembers := map[string]bool{}
+	for _, m := range scaleMembers(n, added) {
+		newMembers[m.URL] = true
+	}
+	moved := 0
+	for i, m := range where() {
+		if m != before[i] {
+			moved++
+			assert.True(t, newMembers[m], "user%d moved from %s to %s, not an added member", i, before[i], m)
+		}
+	}
+	t.Logf("%d members + %d: %d of %d users moved (%.1f%%; %d/%d = %.1f%%)", n, added, moved, users,
+		100*float64(moved)/users, added, n+added, 100*float64(added)/float64(n+added))
+	assert.Positive(t, moved)
 }

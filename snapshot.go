@@ -233,11 +233,30 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 			old[m.name] = m
 		}
 	}
-	for _, v := range vs {
-		m := old[v.name]
-		if m == nil {
-			m = &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, owner: b}
+	// The members of the new list: those that stay, and new ones (not
+	// seen by any request yet).
+	ms := make([]*member, len(vs))
+	for i, v := range vs {
+		if ms[i] = old[v.name]; ms[i] == nil {
+			m := &member{name: v.name, url: v.u, path: v.u.Path, rawPath: v.u.RawPath, owner: b}
 			m.lb.Name, m.lb.Host = v.name, v.u.Hostname()
+			ms[i] = m
+		}
+	}
+	if p, ok := s.sched.(lbmethod.Preparer); ok {
+		// What the scheduler builds from the member list (a hash ring),
+		// before any factor changes: without the selection lock, so
+		// requests are served meanwhile, with the list in force.
+		lbs := make([]*lbmethod.Member, len(ms))
+		factors := make([]int64, len(ms))
+		for i, m := range ms {
+			lbs[i], factors[i] = &m.lb, vs[i].settings.factor
+		}
+		p.Prepare(lbs, factors)
+	}
+	for i, v := range vs {
+		m := ms[i]
+		if old[v.name] == nil {
 			m.status.Store(uint32(v.status))
 			if prev != nil && s.slow.Window > 0 {
 				// Added to a running balancer: it ramps up.

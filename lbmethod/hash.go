@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // DefaultHashBalance is the bounded-loads factor c a [Hash] uses when
@@ -74,21 +76,42 @@ type HashConfig struct {
 // the bucket). It reads every candidate only when the list has no name
 // or another one than the previous pick's (to mark the candidates on the
 // ring) and when the key lands on a member with requests in flight (to sum
-// the loads the bound is computed from). It allocates nothing except when
-// the member list or a load factor changed, when it rebuilds the ring
-// (O(points log points)).
+// the loads the bound is computed from).
+//
+// Building a ring costs O(points log points): tens of milliseconds at
+// thousands of members. The balancer has it built by [Hash.Prepare] after
+// each configuration change, before the new member list or load factors
+// are used and without its selection lock; the first PickKey that needs
+// the new ring only puts it in use (O(members), no allocation). PickKey
+// builds a ring itself, under the lock, only when neither the ring in use
+// nor the prepared one holds its candidates with their load factors: a
+// candidate list much smaller than the member list (a small lbset, most
+// members out of use: see the ring's size rule below), a load factor
+// changed by other means than a configuration change, a pick for a member
+// list a configuration change has since replaced, or a Hash used without
+// Prepare.
 //
 // A Hash keeps per-balancer state: use one per balancer. Pick, PickKey,
 // StickyHit and Reset are called under the balancer's selection lock;
-// RequestKey and Done are safe for concurrent use.
+// RequestKey, Done and Prepare are safe for concurrent use with them and
+// with each other.
 type Hash struct {
 	Base
 
 	key     HashKey
 	balance float64 // c; 0 = unbounded
 
-	ring hashRing
+	ring hashRing // guarded by the selection lock
+
+	prepMu      sync.Mutex // serialises Prepare
+	prepMembers []*Member  // the list last prepared, and its factors
+	prepFactors []int64
+	// prepared is the table Prepare built last, until PickKey puts it in
+	// use (then nil) or a newer one replaces it.
+	prepared atomic.Pointer[hashTable]
 }
+
+var _ Preparer = (*Hash)(nil)
 
 var _ KeyScheduler = (*Hash)(nil)
 
@@ -150,8 +173,7 @@ func (*Hash) Pick(cands []*Member) int { return pickSWRR(cands) }
 func (h *Hash) PickKey(cands []*Member, key, list uint64) int {
 	r := &h.ring
 	if !r.same(cands, list) && !r.mark(cands, list) {
-		r.build(cands)
-		r.mark(cands, list)
+		h.refresh(cands, list)
 	}
 	for {
 		i, ok := r.lookup(cands, key, h.balance)
@@ -159,23 +181,84 @@ func (h *Hash) PickKey(cands []*Member, key, list uint64) int {
 			return i
 		}
 		// The pick landed on a member whose factor changed.
-		r.build(cands)
-		r.mark(cands, list)
+		h.refresh(cands, list)
 	}
 }
 
-// hashRing is the ring of one Hash: the points of every member it knows
-// (the members of recent candidate lists), sorted by hash. A pick marks
-// which known members are candidates; points of other members are passed
-// over.
+// refresh puts in use a ring that holds cands with their factors, and
+// marks them: the prepared one if it does, else one built now.
+func (h *Hash) refresh(cands []*Member, list uint64) {
+	r := &h.ring
+	if t := h.prepared.Load(); t != nil && !r.tooLarge(len(t.members), len(cands)) {
+		r.install(t)
+		if r.mark(cands, list) {
+			h.prepared.CompareAndSwap(t, nil)
+			return
+		}
+		// Not for these candidates (a pick for a replaced member list):
+		// it stays prepared for the picks of the new one.
+	}
+	r.build(cands)
+	r.mark(cands, list)
+}
+
+// Prepare implements [Preparer]: it builds the ring of members with their
+// factors (nil: their current ones) for PickKey to put in use when its
+// candidates are on it, and holds no lock PickKey takes meanwhile. A list
+// equal to the one prepared last is not built again.
+func (h *Hash) Prepare(members []*Member, factors []int64) {
+	if factors == nil {
+		factors = make([]int64, len(members))
+		for i, m := range members {
+			factors[i] = m.Factor()
+		}
+	}
+	if len(factors) != len(members) {
+		panic(fmt.Sprintf("lbmethod: Hash.Prepare: %d factors for %d members", len(factors), len(members)))
+	}
+	h.prepMu.Lock()
+	defer h.prepMu.Unlock()
+	if slices.Equal(members, h.prepMembers) && slices.Equal(factors, h.prepFactors) {
+		return
+	}
+	h.prepMembers = append(h.prepMembers[:0:0], members...)
+	h.prepFactors = append(h.prepFactors[:0:0], factors...)
+	// A member listed twice gets its points once.
+	seen := make(map[*Member]bool, len(members))
+	ms := make([]*Member, 0, len(members))
+	fs := make([]int64, 0, len(members))
+	for i, m := range members {
+		if !seen[m] {
+			seen[m] = true
+			ms = append(ms, m)
+			fs = append(fs, factors[i])
+		}
+	}
+	h.prepared.Store(newHashTable(ms, fs))
+}
+
+// hashRing is the ring in use by one Hash: a table of the points of every
+// member it knows (a prepared member list, or the members of recent
+// candidate lists), and which of them are the current candidates. A pick
+// marks which known members are candidates; points of other members are
+// passed over.
 type hashRing struct {
+	hashTable
+	epoch uint32
+	last  []*Member // the candidates of the current epoch, when unnamed
+	list  uint64    // the name of the current epoch's list; 0 = none
+
+	builds int // tables built under the lock (by build), for tests
+}
+
+// hashTable is a built ring: the points of a set of members, sorted by
+// hash. It is built without touching the members (Prepare builds one with
+// no lock held) and belongs to one hashRing once installed.
+type hashTable struct {
 	members []*Member // by slot
-	factors []int64   // each slot's factor when the ring was built
+	factors []int64   // each slot's factor when the table was built
 	seen    []uint32  // the epoch in which the slot was last a candidate
 	pos     []int32   // its index in that epoch's candidate list
-	epoch   uint32
-	last    []*Member // the candidates of the current epoch, when unnamed
-	list    uint64    // the name of the current epoch's list; 0 = none
 
 	hashes []uint64 // the points, ascending
 	owners []int32  // the slot owning each point
@@ -185,6 +268,20 @@ type hashRing struct {
 	index []int32
 	shift uint8 // 64 − the bits of a bucket number
 }
+
+// install puts t in use: each member's hslot names its slot in t.
+func (r *hashRing) install(t *hashTable) {
+	clear(t.seen) // stamps of an earlier install's epochs
+	r.hashTable = *t
+	for i, m := range t.members {
+		m.hslot = int32(i)
+	}
+	r.epoch = 0
+}
+
+// tooLarge reports whether a ring of members members is too large for a
+// candidate list of cands: most of its points would be passed over.
+func (*hashRing) tooLarge(members, cands int) bool { return members > 2*cands+8 }
 
 // same reports whether cands are the current epoch's candidates (the
 // balancer hands the same list while no member changed state): the same
@@ -220,7 +317,7 @@ func (r *hashRing) mark(cands []*Member, list uint64) bool {
 		}
 		r.seen[s], r.pos[s] = r.epoch, int32(i)
 	}
-	if len(r.members) > 2*len(cands)+8 {
+	if r.tooLarge(len(r.members), len(cands)) {
 		r.epoch = 0
 		return false
 	}
@@ -240,7 +337,7 @@ const (
 // it comes back), otherwise only cands are.
 func (r *hashRing) build(cands []*Member) {
 	keep := r.members
-	if len(keep) > 2*len(cands)+8 {
+	if r.tooLarge(len(keep), len(cands)) {
 		keep = nil
 	}
 	members := make([]*Member, 0, len(keep)+len(cands))
@@ -259,10 +356,19 @@ func (r *hashRing) build(cands []*Member) {
 		}
 	}
 	factors := make([]int64, len(members))
-	var total int64
 	for i, m := range members {
 		factors[i] = m.Factor()
-		total += max(factors[i], 1)
+	}
+	r.install(newHashTable(members, factors))
+	r.builds++
+}
+
+// newHashTable builds the table of members (each once) with their
+// factors. It reads only the members' names.
+func newHashTable(members []*Member, factors []int64) *hashTable {
+	var total int64
+	for _, f := range factors {
+		total += max(f, 1)
 	}
 	per := pointsPerUnit(total)
 	n := 0
@@ -299,36 +405,39 @@ func (r *hashRing) build(cands []*Member) {
 		}
 		return 0
 	})
-	r.hashes = make([]uint64, len(pts))
-	r.owners = make([]int32, len(pts))
-	for i, p := range pts {
-		r.hashes[i], r.owners[i] = p.h, p.slot
+	t := &hashTable{
+		members: members,
+		factors: factors,
+		seen:    make([]uint32, len(members)),
+		pos:     make([]int32, len(members)),
+		hashes:  make([]uint64, len(pts)),
+		owners:  make([]int32, len(pts)),
 	}
-	r.buildIndex()
-	r.members, r.factors = members, factors
-	r.seen = make([]uint32, len(members))
-	r.pos = make([]int32, len(members))
-	r.epoch = 0
+	for i, p := range pts {
+		t.hashes[i], t.owners[i] = p.h, p.slot
+	}
+	t.buildIndex()
+	return t
 }
 
 // buildIndex fills index for about four points per bucket.
-func (r *hashRing) buildIndex() {
-	b := max(bits.Len(uint(len(r.hashes)/4)), 1)
-	r.shift = uint8(64 - b)
-	r.index = slices.Grow(r.index[:0], 1<<b+1)[:1<<b+1]
+func (t *hashTable) buildIndex() {
+	b := max(bits.Len(uint(len(t.hashes)/4)), 1)
+	t.shift = uint8(64 - b)
+	t.index = make([]int32, 1<<b+1)
 	p := 0
 	for k := range 1 << b {
-		for p < len(r.hashes) && r.hashes[p]>>r.shift < uint64(k) {
+		for p < len(t.hashes) && t.hashes[p]>>t.shift < uint64(k) {
 			p++
 		}
-		r.index[k] = int32(p)
+		t.index[k] = int32(p)
 	}
-	r.index[1<<b] = int32(len(r.hashes))
+	t.index[1<<b] = int32(len(t.hashes))
 }
 
 // search returns the index of the first point at or after key (len(hashes)
 // when every point is before it: the lookup wraps around).
-func (r *hashRing) search(key uint64) int {
+func (r *hashTable) search(key uint64) int {
 	k := key >> r.shift
 	lo, hi := int(r.index[k]), int(r.index[k+1])
 	i, _ := slices.BinarySearch(r.hashes[lo:hi], key)

@@ -172,6 +172,28 @@ type Scheduler interface {
 	Reset(all []*Member)
 }
 
+// Preparer is implemented by schedulers with state that depends on the
+// member list and costs too much to build under the balancer's selection
+// lock, such as the ring of [Hash]. The balancer calls Prepare when it is
+// created and at each configuration change (Update, Reconfigure, Apply),
+// after validating it and before any member's load factor changes or the
+// new member list is used, with every member of the new list in
+// configuration order and factors[i] the load factor (×100) members[i]
+// will have. The scheduler builds what it needs from them without
+// changing the members (not even LBStatus), and puts it in use at a later
+// Pick under the selection lock.
+//
+// The balancer holds its configuration lock during Prepare, never its
+// selection lock: requests are picked meanwhile, with the member list in
+// force. So Prepare may run concurrently with Pick, StickyHit and Done (it
+// must synchronise with them itself), must not block on anything but its
+// own work, and must not call the balancer. A nil factors means the
+// members' current factors.
+type Preparer interface {
+	Scheduler
+	Prepare(members []*Member, factors []int64)
+}
+
 // AllMembers is implemented by schedulers that ignore lbset tiers, spares,
 // standbys and draining, as Apache's heartbeat does. For them the balancer
 // passes every usable member in configuration order to Pick.
