@@ -90,3 +90,30 @@ func ExampleMethodHash() {
 	// alice→http://10.0.0.1 bob→http://10.0.0.3 carol→http://10.0.0.2 dave→http://10.0.0.3
 	// alice→http://10.0.0.1 bob→http://10.0.0.3 carol→http://10.0.0.3 dave→http://10.0.0.3
 }
+
+// A balancer has its Hash build the ring of a new member list with
+// Prepare, with no lock held; the next pick only puts it in use. Used on
+// its own, a Hash gives the same answers with Prepare as without.
+func ExampleHash_Prepare() {
+	members := func() []*lbmethod.Member {
+		var ms []*lbmethod.Member
+		for _, host := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+			ms = append(ms, lbmethod.NewMember("http://"+host, host, 100))
+		}
+		return ms
+	}
+	prepared, _ := lbmethod.NewHash(lbmethod.HashConfig{})
+	plain, _ := lbmethod.NewHash(lbmethod.HashConfig{})
+	a, b := members(), members() // a Hash keeps state in its members
+	prepared.Prepare(a, nil)     // nil: the members' current load factors
+	same := 0
+	for key := range uint64(1000) {
+		key *= 0x9e3779b97f4a7c15
+		if a[prepared.PickKey(a, key, 1)].Name == b[plain.PickKey(b, key, 1)].Name {
+			same++
+		}
+	}
+	fmt.Println(same, "of 1000 keys to the same member")
+	// Output:
+	// 1000 of 1000 keys to the same member
+}
