@@ -190,9 +190,10 @@ func TestShareHealth(t *testing.T) {
 	hf.failing.Store(true)
 	hf.waitHC(t, true, gw1, gw2)
 	stopChecks()
+	died := time.Now()
 	require.NoError(t, gw0.f.Client.Close())
 	gw0.stop()
-	died := time.Now()
+	t.Logf("gw0 stopped %v after its etcd client went", time.Since(died).Round(time.Millisecond))
 	key := "/test.health/gw0"
 	c := hf.srv.Client()
 	resp, err := c.Get(context.Background(), key)

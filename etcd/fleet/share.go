@@ -175,7 +175,7 @@ func (s *sharer) leaseLost() {
 func (s *sharer) end(ctx context.Context) {
 	s.stopWatch()
 	s.stopAlive()
-	if s.lease != 0 {
+	if s.lease != 0 && s.f.Client.Ctx().Err() == nil { // a closed client cannot revoke
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		_, _ = s.f.Client.Revoke(rctx, s.lease) // if etcd does not answer, the lease expires
 		cancel()
