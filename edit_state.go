@@ -242,9 +242,31 @@ type ChangeEvent struct {
 // than once). fn runs on the goroutine that called Apply, after every lock
 // is released, so it may call the balancer (State, Members, even Apply);
 // listeners run in the order they were registered and should return
-// quickly. Changes made with Update, Reconfigure and SetStatus are not
-// reported. OnChange is safe for concurrent use; a listener registered or
+// quickly. OnChange is safe for concurrent use; a listener registered or
 // unregistered while a change is reported may or may not see it.
+//
+// Only Apply is reported. Changes made with Update, Reconfigure and
+// SetStatus are not, by design, and neither are the flags that errors and
+// health checks change (see [Observer] for those):
+//   - Listeners act on a report as on a runtime edit with a provenance:
+//     the etcd fleet (etcd/fleet) publishes it to every replica, the
+//     balancer-manager's state file persists it, and the persisted state
+//     wins over the configuration at the next start. Update and
+//     Reconfigure are how a replica's own configuration arrives (its
+//     configuration file reloaded, its service discovery, which every
+//     replica follows itself): publishing that would impose one
+//     replica's configuration on the others, and persisting it would make
+//     a later edit of the configuration file lose to a stale copy.
+//   - A Reconfigure can change what a Change cannot express (functions,
+//     transports, the Observer), so no faithful report exists for it.
+//   - SetStatus carries no provenance, and a caller may mean it for this
+//     replica only (taking its local member out during a deploy).
+//
+// A runtime edit that listeners should see (shared, persisted, audited)
+// goes through Apply: MemberChange.Set and Clear set the same flags as
+// SetStatus, with Change.Source and Who saying where the edit comes from.
+// A caller that makes a change with Update or Reconfigure knows it made
+// it, and can tell whoever needs to know.
 func (b *Balancer) OnChange(fn func(ChangeEvent)) (stop func()) {
 	return b.listeners.add(fn)
 }

@@ -279,6 +279,22 @@ func TestOnChange(t *testing.T) {
 	assert.Len(t, events, 2, "no call after stop")
 }
 
+// The OnChange contract: only Apply is reported, not the configuration
+// arriving by Update or Reconfigure (a replica's own), nor SetStatus.
+func TestOnChangeOnlyApply(t *testing.T) {
+	b, _ := shop(t)
+	var events []balancer.ChangeEvent
+	b.OnChange(func(ev balancer.ChangeEvent) { events = append(events, ev) })
+	ms := b.Config().Members
+	require.NoError(t, b.Update(append(ms, balancer.Member{URL: "http://added"})))
+	require.NoError(t, b.Reconfigure(func(c *balancer.Config) error { c.Timeout = time.Minute; return nil }))
+	require.NoError(t, b.SetStatus("http://added", balancer.StatusDisabled, 0))
+	assert.Empty(t, events)
+	require.NoError(t, b.Apply(balancer.Change{Source: "manager", Members: []balancer.MemberChange{{URL: "http://added", Clear: "D"}}}))
+	require.Len(t, events, 1)
+	assert.Equal(t, "manager", events[0].Change.Source)
+}
+
 // A listener may apply a change itself, and an observer of the flags may
 // read the balancer: nothing runs under a lock.
 func TestApplyCallbacksOutsideLocks(t *testing.T) {

@@ -48,7 +48,8 @@ func (c *Config) clone() Config {
 // Reconfigure is safe for concurrent use. fn runs without any balancer lock
 // (it may call the balancer); when another change lands while fn runs, fn
 // runs again on the newer configuration, so that no change is lost. It
-// should do nothing but edit cfg.
+// should do nothing but edit cfg. It is not reported to
+// [Balancer.OnChange] listeners (see there why).
 func (b *Balancer) Reconfigure(fn func(cfg *Config) error) error {
 	for {
 		b.adminMu.Lock()
@@ -127,7 +128,8 @@ func (b *Balancer) reconfigure(cfg Config) error {
 // the configuration, so flags set at runtime (by errors, health checks or
 // the manager) are kept. Removed members finish the requests they have.
 // Requests already routed are not affected; the next request sees the new
-// list. On error nothing changes. Update is safe for concurrent use.
+// list. On error nothing changes. Update is safe for concurrent use. It is
+// not reported to [Balancer.OnChange] listeners (see there why).
 func (b *Balancer) Update(members []Member) error {
 	b.adminMu.Lock()
 	defer b.unlockAdmin()
@@ -213,7 +215,8 @@ func (b *Balancer) apply(cfg Config) error {
 // member whose URL is memberURL (compared in normalised form), as the
 // balancer-manager's status switches do. Clearing StatusError ends the
 // member's error state at once. It returns an error naming the URL when no
-// member has it.
+// member has it. It is not reported to [Balancer.OnChange] listeners: for
+// a flag change they should see, use Apply (MemberChange.Set and Clear).
 func (b *Balancer) SetStatus(memberURL string, set, clear Status) error {
 	m, err := b.member(memberURL)
 	if err != nil {
