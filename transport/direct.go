@@ -268,7 +268,7 @@ func (c *directConn) exchange(req *http.Request, trace *httptrace.ClientTrace) (
 	c.lr.n = maxResponseHeader
 	defer func() { c.lr.n = -1 }()
 	for {
-		res, err := http.ReadResponse(c.br, req)
+		res, err := readResponse(c.br, req)
 		switch {
 		case err == nil:
 		case c.lr.n == 0:
