@@ -259,7 +259,7 @@ func connectionClosed(err error) bool {
 // exchange writes req and reads the response headers.
 func (c *directConn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	c.lr.read = 0
-	if err := req.Write(c.bw); err != nil {
+	if err := writeRequest(c.bw, req); err != nil {
 		return nil, err
 	}
 	if err := c.bw.Flush(); err != nil {
