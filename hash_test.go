@@ -177,8 +177,8 @@ type gatedHash struct {
 	goOn  chan struct{}
 }
 
-func (g *gatedHash) Prepare(ms []*lbmethod.Member, factors []int64) {
-	g.Hash.Prepare(ms, factors)
+func (g *gatedHash) Prepare(lists [][]*lbmethod.Member, factors [][]int64) {
+	g.Hash.Prepare(lists, factors)
 	if g.armed.Load() {
 		g.built <- struct{}{}
 		<-g.goOn
@@ -232,4 +232,49 @@ func TestHashRingBuiltOutsideSelectionLock(t *testing.T) {
 	t.Logf("%d members + %d: %d of %d users moved (%.1f%%; %d/%d = %.1f%%)", n, added, moved, users,
 		100*float64(moved)/users, added, n+added, 100*float64(added)/float64(n+added))
 	assert.Positive(t, moved)
+}
+
+// preparedLists records what the balancer tells a Preparer: per call, the
+// names in each list, and for each member whose factor is about to change
+// its new factor beside its current one.
+type preparedLists struct {
+	*lbmethod.Hash
+	calls [][][]string
+	early []string // "name new/current" when they differ
+}
+
+func (p *preparedLists) Prepare(lists [][]*lbmethod.Member, factors [][]int64) {
+	var names [][]string
+	for i, l := range lists {
+		var ns []string
+		for j, m := range l {
+			ns = append(ns, m.Name)
+			if cur := m.Factor(); cur != 0 && factors[i][j] != cur { // a new member has none yet
+				p.early = append(p.early, fmt.Sprintf("%s %d/%d", m.Name, factors[i][j], m.Factor()))
+			}
+		}
+		names = append(names, ns)
+	}
+	p.calls = append(p.calls, names)
+	p.Hash.Prepare(lists, factors)
+}
+
+// The balancer tells its scheduler's Prepare of one list per lbset tier,
+// with the new load factors, before the members take them.
+func TestPrepareGetsTiersBeforeFactorsChange(t *testing.T) {
+	p := &preparedLists{}
+	method := lbmethod.MethodFunc("hash", func() lbmethod.Scheduler {
+		h, err := lbmethod.NewHash(lbmethod.HashConfig{})
+		require.NoError(t, err)
+		p.Hash = h
+		return p
+	})
+	b := mustNew(t, balancer.Config{Name: "tiers", Method: method, Transport: newStub(),
+		Members: members("a1", "b1 lbset=1", "a2", "b2 lbset=1")})
+	require.NoError(t, b.Update(members("a1 lf=3", "b1 lbset=1", "a2", "c1 lbset=2")))
+	assert.Equal(t, [][][]string{
+		{{"http://a1", "http://a2"}, {"http://b1", "http://b2"}},
+		{{"http://a1", "http://a2"}, {"http://b1"}, {"http://c1"}},
+	}, p.calls)
+	assert.Equal(t, []string{"http://a1 300/100"}, p.early)
 }

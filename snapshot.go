@@ -244,15 +244,14 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		}
 	}
 	if p, ok := s.sched.(lbmethod.Preparer); ok {
-		// What the scheduler builds from the member list (a hash ring),
+		// What the scheduler builds from the member lists (hash rings),
 		// before any factor changes: without the selection lock, so
 		// requests are served meanwhile, with the list in force.
-		lbs := make([]*lbmethod.Member, len(ms))
-		factors := make([]int64, len(ms))
-		for i, m := range ms {
-			lbs[i], factors[i] = &m.lb, vs[i].settings.factor
+		factors, lbsets := make([]int64, len(vs)), make([]int, len(vs))
+		for i, v := range vs {
+			factors[i], lbsets[i] = v.settings.factor, v.settings.lbset
 		}
-		p.Prepare(lbs, factors)
+		p.Prepare(prepareLists(ms, factors, lbsets, s.all))
 	}
 	for i, v := range vs {
 		m := ms[i]
@@ -335,6 +334,30 @@ func closeIdle(rt http.RoundTripper) {
 	if t, ok := rt.(*transport.Transport); ok {
 		t.CloseIdleConnections()
 	}
+}
+
+// prepareLists returns the lists a lbmethod.Preparer is told of: ms by
+// lbset tier, ascending (lbsets[i] is ms[i]'s), or all in one list for a
+// scheduler that ignores tiers (all), with their new load factors.
+func prepareLists(ms []*member, factors []int64, lbsets []int, all bool) ([][]*lbmethod.Member, [][]int64) {
+	var lists [100][]*lbmethod.Member
+	var fs [100][]int64
+	for i, m := range ms {
+		set := lbsets[i]
+		if all {
+			set = 0
+		}
+		lists[set] = append(lists[set], &m.lb)
+		fs[set] = append(fs[set], factors[i])
+	}
+	var outL [][]*lbmethod.Member
+	var outF [][]int64
+	for set := range lists {
+		if len(lists[set]) > 0 {
+			outL, outF = append(outL, lists[set]), append(outF, fs[set])
+		}
+	}
+	return outL, outF
 }
 
 // tiersOf groups members by lbset, ascending, keeping configuration order

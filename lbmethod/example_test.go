@@ -105,7 +105,8 @@ func ExampleHash_Prepare() {
 	prepared, _ := lbmethod.NewHash(lbmethod.HashConfig{})
 	plain, _ := lbmethod.NewHash(lbmethod.HashConfig{})
 	a, b := members(), members() // a Hash keeps state in its members
-	prepared.Prepare(a, nil)     // nil: the members' current load factors
+	// One list (one lbset); nil: the members' current load factors.
+	prepared.Prepare([][]*lbmethod.Member{a}, nil)
 	same := 0
 	for key := range uint64(1000) {
 		key *= 0x9e3779b97f4a7c15

@@ -60,8 +60,10 @@ type HashConfig struct {
 // factors: every balancer with the same members sends a key to the same
 // member, adding a member moves only the keys that now land on its points
 // (its share), and removing one or putting one out of use moves only the
-// keys it had (to the next candidates on the ring). A member in slow
-// start keeps its points and gets a smaller bound.
+// keys it had (to the next candidates on the ring), as long as at least
+// 1/16 of the ring's members are candidates (below that they get a ring of
+// their own, which at large totals has more points per member). A member
+// in slow start keeps its points and gets a smaller bound.
 //
 // The number of points per member: 1000 per unit of load factor while the
 // total stays within 2^19 points; beyond that, a power of two chosen from
@@ -79,17 +81,17 @@ type HashConfig struct {
 // the loads the bound is computed from).
 //
 // Building a ring costs O(points log points): tens of milliseconds at
-// thousands of members. The balancer has it built by [Hash.Prepare] after
-// each configuration change, before the new member list or load factors
-// are used and without its selection lock; the first PickKey that needs
-// the new ring only puts it in use (O(members), no allocation). PickKey
-// builds a ring itself, under the lock, only when neither the ring in use
-// nor the prepared one holds its candidates with their load factors: a
-// candidate list much smaller than the member list (a small lbset, most
-// members out of use: see the ring's size rule below), a load factor
-// changed by other means than a configuration change, a pick for a member
-// list a configuration change has since replaced, or a Hash used without
-// Prepare.
+// thousands of members. The balancer has the rings of its lbset tiers
+// built by [Hash.Prepare] after each configuration change, before the new
+// member list or load factors are used and without its selection lock;
+// a PickKey that needs one of them only puts it in use (O(members), no
+// allocation), as when picks move from one tier to another. PickKey builds
+// a ring itself, under the lock, only when no ring it has holds its
+// candidates with their load factors: a candidate list of fewer than
+// 1/16 of its tier's members (most of them out of use), one that spans
+// tiers (panic mode), a load factor changed by other means than a
+// configuration change, a pick for a member list that a configuration
+// change has since replaced, or a Hash used without Prepare.
 //
 // A Hash keeps per-balancer state: use one per balancer. Pick, PickKey,
 // StickyHit and Reset are called under the balancer's selection lock;
@@ -103,12 +105,31 @@ type Hash struct {
 
 	ring hashRing // guarded by the selection lock
 
-	prepMu      sync.Mutex // serialises Prepare
-	prepMembers []*Member  // the list last prepared, and its factors
-	prepFactors []int64
-	// prepared is the table Prepare built last, until PickKey puts it in
-	// use (then nil) or a newer one replaces it.
-	prepared atomic.Pointer[hashTable]
+	prepMu      sync.Mutex  // serialises Prepare
+	prepLists   [][]*Member // the lists last prepared, and their factors
+	prepFactors [][]int64
+	// prepared holds the tables Prepare built last, until a newer
+	// Prepare replaces them.
+	prepared atomic.Pointer[hashTables]
+}
+
+// hashTables are the tables of the lists given to Prepare, and which
+// table each member is on.
+type hashTables struct {
+	tables []*hashTable
+	of     map[*Member]int
+}
+
+// tableOf returns the prepared table of the list cands come from (that of
+// their first member), or nil.
+func (p *hashTables) tableOf(cands []*Member) *hashTable {
+	if p == nil || len(cands) == 0 {
+		return nil
+	}
+	if i, ok := p.of[cands[0]]; ok {
+		return p.tables[i]
+	}
+	return nil
 }
 
 var _ Preparer = (*Hash)(nil)
@@ -186,55 +207,76 @@ func (h *Hash) PickKey(cands []*Member, key, list uint64) int {
 }
 
 // refresh puts in use a ring that holds cands with their factors, and
-// marks them: the prepared one if it does, else one built now.
+// marks them: the prepared one of their list if it does, else one built
+// now.
 func (h *Hash) refresh(cands []*Member, list uint64) {
 	r := &h.ring
-	if t := h.prepared.Load(); t != nil && !r.tooLarge(len(t.members), len(cands)) {
+	if t := h.prepared.Load().tableOf(cands); t != nil && !r.tooLarge(len(t.members), len(cands)) {
 		r.install(t)
 		if r.mark(cands, list) {
-			h.prepared.CompareAndSwap(t, nil)
 			return
 		}
-		// Not for these candidates (a pick for a replaced member list):
-		// it stays prepared for the picks of the new one.
+		// Not for these candidates: a pick for a replaced member list.
 	}
 	r.build(cands)
 	r.mark(cands, list)
 }
 
-// Prepare implements [Preparer]: it builds the ring of members with their
-// factors (nil: their current ones) for PickKey to put in use when its
-// candidates are on it, and holds no lock PickKey takes meanwhile. A list
-// equal to the one prepared last is not built again.
-func (h *Hash) Prepare(members []*Member, factors []int64) {
+// Prepare implements [Preparer]: it builds the ring of each list, of its
+// members with their factors (nil: their current ones), for PickKey to
+// put in use when its candidates are on one, and holds no lock PickKey
+// takes meanwhile. Lists equal to the ones prepared last are not built
+// again. A member in several lists has its points on the first one's
+// ring only.
+func (h *Hash) Prepare(lists [][]*Member, factors [][]int64) {
 	if factors == nil {
-		factors = make([]int64, len(members))
-		for i, m := range members {
-			factors[i] = m.Factor()
+		factors = make([][]int64, len(lists))
+		for i, l := range lists {
+			factors[i] = make([]int64, len(l))
+			for j, m := range l {
+				factors[i][j] = m.Factor()
+			}
 		}
 	}
-	if len(factors) != len(members) {
-		panic(fmt.Sprintf("lbmethod: Hash.Prepare: %d factors for %d members", len(factors), len(members)))
+	if len(factors) != len(lists) {
+		panic(fmt.Sprintf("lbmethod: Hash.Prepare: factors for %d lists, %d lists", len(factors), len(lists)))
+	}
+	for i, l := range lists {
+		if len(factors[i]) != len(l) {
+			panic(fmt.Sprintf("lbmethod: Hash.Prepare: list %d: %d factors for %d members", i, len(factors[i]), len(l)))
+		}
 	}
 	h.prepMu.Lock()
 	defer h.prepMu.Unlock()
-	if slices.Equal(members, h.prepMembers) && slices.Equal(factors, h.prepFactors) {
+	if slices.EqualFunc(lists, h.prepLists, slices.Equal) && slices.EqualFunc(factors, h.prepFactors, slices.Equal) {
 		return
 	}
-	h.prepMembers = append(h.prepMembers[:0:0], members...)
-	h.prepFactors = append(h.prepFactors[:0:0], factors...)
-	// A member listed twice gets its points once.
-	seen := make(map[*Member]bool, len(members))
-	ms := make([]*Member, 0, len(members))
-	fs := make([]int64, 0, len(members))
-	for i, m := range members {
-		if !seen[m] {
-			seen[m] = true
-			ms = append(ms, m)
-			fs = append(fs, factors[i])
+	h.prepLists, h.prepFactors = clone2(lists), clone2(factors)
+	p := &hashTables{of: map[*Member]int{}}
+	for i, l := range lists {
+		ms := make([]*Member, 0, len(l))
+		fs := make([]int64, 0, len(l))
+		for j, m := range l {
+			if _, dup := p.of[m]; !dup {
+				p.of[m] = len(p.tables)
+				ms = append(ms, m)
+				fs = append(fs, factors[i][j])
+			}
+		}
+		if len(ms) > 0 {
+			p.tables = append(p.tables, newHashTable(ms, fs))
 		}
 	}
-	h.prepared.Store(newHashTable(ms, fs))
+	h.prepared.Store(p)
+}
+
+// clone2 copies a slice of slices.
+func clone2[T any](s [][]T) [][]T {
+	out := make([][]T, len(s))
+	for i, e := range s {
+		out[i] = slices.Clone(e)
+	}
+	return out
 }
 
 // hashRing is the ring in use by one Hash: a table of the points of every
@@ -280,8 +322,11 @@ func (r *hashRing) install(t *hashTable) {
 }
 
 // tooLarge reports whether a ring of members members is too large for a
-// candidate list of cands: most of its points would be passed over.
-func (*hashRing) tooLarge(members, cands int) bool { return members > 2*cands+8 }
+// candidate list of cands: a pick would pass over more than 16 points of
+// other members on average. Below that, the ring is kept, so members out
+// of use do not move the others' keys (a smaller ring can have more
+// points per member) and need no new ring when they return.
+func (*hashRing) tooLarge(members, cands int) bool { return members > 16*cands+8 }
 
 // same reports whether cands are the current epoch's candidates (the
 // balancer hands the same list while no member changed state): the same

@@ -41,6 +41,9 @@ func hashPicks(h *Hash, cands []*Member, list uint64, keys int) []int {
 	return out
 }
 
+// one is the lists of a balancer of one tier.
+func one(ms []*Member) [][]*Member { return [][]*Member{ms} }
+
 // A ring Prepare built is put in use by the first pick that needs it,
 // without a build under the lock, and sends every key where a new Hash
 // given the same list sends it: for the first list, after members are
@@ -52,13 +55,12 @@ func TestHashPrepared(t *testing.T) {
 	}
 	ms := hashMembers(0, 100)
 	h := newHash(t, HashConfig{})
-	h.Prepare(ms, nil)
+	h.Prepare(one(ms), nil)
 	sameKeys(t, fresh(ms, 1), hashPicks(h, ms, 1, keys), "first list")
 	assert.Zero(t, h.ring.builds, "rings built under the lock")
-	assert.True(t, h.prepared.Load() == nil, "the prepared ring is in use")
 
 	more := append(hashMembers(0, 100), hashMembers(100, 10)...) // new Members, same names + 10
-	h.Prepare(more, nil)
+	h.Prepare(one(more), nil)
 	sameKeys(t, fresh(more, 2), hashPicks(h, more, 2, keys), "10 members added")
 	assert.Zero(t, h.ring.builds)
 
@@ -69,7 +71,7 @@ func TestHashPrepared(t *testing.T) {
 		factors[i] = 100
 	}
 	factors[7] = 400
-	h.Prepare(more, factors)
+	h.Prepare(one(more), [][]int64{factors})
 	before := hashPicks(h, more, 2, keys)
 	sameKeys(t, fresh(more, 2), before, "before the factor changes")
 	more[7].SetFactor(400)
@@ -78,19 +80,63 @@ func TestHashPrepared(t *testing.T) {
 	sameKeys(t, fresh(more, 3), after, "after the factor changed")
 	assert.NotEqual(t, before, after)
 	assert.Zero(t, h.ring.builds)
-	assert.True(t, h.prepared.Load() == nil, "the prepared ring is in use")
 
-	// The same list again: nothing is built.
-	h.Prepare(more, factors)
-	assert.True(t, h.prepared.Load() == nil, "an unchanged list was built again")
+	// The same lists again: nothing is built.
+	p := h.prepared.Load()
+	h.Prepare(one(more), [][]int64{factors})
+	assert.True(t, p == h.prepared.Load(), "unchanged lists were built again")
+}
+
+// Picks that move between lbset tiers (the members of lbset 0 out of use,
+// then back) put each tier's prepared ring in use; none is built under
+// the lock, and each sends keys where a Hash given only that tier does.
+func TestHashPreparedTiers(t *testing.T) {
+	const keys = 5000
+	t0, t1 := hashMembers(0, 40), hashMembers(40, 60)
+	h := newHash(t, HashConfig{})
+	h.Prepare([][]*Member{t0, t1}, nil)
+	ref0 := hashPicks(newHash(t, HashConfig{}), clones(t0), 1, keys)
+	ref1 := hashPicks(newHash(t, HashConfig{}), clones(t1), 1, keys)
+	for range 2 {
+		sameKeys(t, ref0, hashPicks(h, t0, 1, keys), "lbset 0")
+		sameKeys(t, ref1, hashPicks(h, t1, 2, keys), "lbset 1")
+	}
+	assert.Zero(t, h.ring.builds, "rings built under the lock")
+}
+
+// Members out of use keep the ring: down to 1/16 of its members, the
+// candidates left keep every key they had, at 1,000 members too, where a
+// ring of only the candidates would place more points per member (and
+// before, from half of them out of use, was built under the lock). Below
+// that, the candidates get a ring of their own.
+func TestHashPreparedOutOfUse(t *testing.T) {
+	const keys = 5000
+	ms := hashMembers(0, 1000)
+	h := newHash(t, HashConfig{})
+	h.Prepare(one(ms), nil)
+	all := hashPicks(h, ms, 1, keys)
+	for list, n := range map[uint64]int{2: 500, 3: 100, 4: 63} {
+		cands := ms[:n]
+		got := hashPicks(h, cands, list, keys)
+		kept := 0
+		for i, k := range all {
+			if k < n {
+				kept++
+				assert.Equal(t, k, got[i], "%d of 1000 in use: key %d moved from a member in use", n, i)
+			}
+		}
+		t.Logf("%d of 1000 members in use: the %d keys they had stayed", n, kept)
+	}
+	assert.Zero(t, h.ring.builds, "rings built under the lock")
+	hashPicks(h, ms[:60], 5, 10)
+	assert.Equal(t, 1, h.ring.builds, "60 of 1000: a ring of their own")
 }
 
 // A pick for a member list a configuration change has replaced (a
 // request that began before the change and fails over after it) uses the
 // ring in use if it holds its candidates, else builds one under the lock
 // that holds both lists, so the picks of the new list need no other. A
-// candidate list much smaller than the prepared one (a small lbset) gets
-// a ring of its own.
+// candidate list of fewer than 1/16 of its tier gets a ring of its own.
 func TestHashPreparedStale(t *testing.T) {
 	const keys = 5000
 	// A ring's history matters only through its points per member, which
@@ -101,9 +147,9 @@ func TestHashPreparedStale(t *testing.T) {
 	b := hashMembers(50, 100)  // 50 removed, 50 added
 	c := hashMembers(100, 100) // b's second half, and 50 new
 	h := newHash(t, HashConfig{})
-	h.Prepare(a, nil)
+	h.Prepare(one(a), nil)
 	hashPicks(h, a, 1, 10)
-	h.Prepare(b, nil)
+	h.Prepare(one(b), nil)
 	sameKeys(t, ref(b), hashPicks(h, b, 2, keys), "the new list")
 	assert.Zero(t, h.ring.builds)
 
@@ -112,20 +158,20 @@ func TestHashPreparedStale(t *testing.T) {
 	sameKeys(t, ref(b), hashPicks(h, b, 2, keys), "the new list again")
 	assert.Equal(t, 1, h.ring.builds, "the ring holds both lists")
 
-	h.Prepare(c, nil)
+	h.Prepare(one(c), nil)
 	sameKeys(t, ref(a), hashPicks(h, a, 1, keys), "a pick for a list replaced twice, on the ring in use")
 	assert.Equal(t, 1, h.ring.builds)
-	assert.True(t, h.prepared.Load() != nil, "still prepared")
 	sameKeys(t, ref(c), hashPicks(h, c, 3, keys), "the newest list")
 	assert.Equal(t, 1, h.ring.builds)
-	assert.True(t, h.prepared.Load() == nil, "the prepared ring is in use")
 	sameKeys(t, ref(b), hashPicks(h, b, 2, keys), "a pick for a replaced list, not on the ring in use")
 	assert.Equal(t, 2, h.ring.builds)
 
-	tier := c[:10]
-	h.Prepare(hashMembers(0, 200), nil)
-	sameKeys(t, ref(tier), hashPicks(h, tier, 4, keys), "a small tier")
-	assert.Equal(t, 3, h.ring.builds, "its own ring")
+	wide := append(append([]*Member(nil), c...), hashMembers(200, 100)...)
+	h.Prepare(one(wide), nil)
+	sameKeys(t, ref(c[:12]), hashPicks(h, c[:12], 4, keys), "12 of 200 in use")
+	assert.Equal(t, 2, h.ring.builds, "on the prepared ring")
+	sameKeys(t, ref(c[:11]), hashPicks(h, c[:11], 5, keys), "11 of 200 in use")
+	assert.Equal(t, 3, h.ring.builds, "a ring of their own")
 }
 
 // Prepare runs while picks go on (the balancer calls it without its
@@ -142,9 +188,9 @@ func TestHashPrepareConcurrentWithPicks(t *testing.T) {
 		defer close(done)
 		for i := range 20 {
 			if i%2 == 0 {
-				h.Prepare(b, nil)
+				h.Prepare(one(b), nil)
 			} else {
-				h.Prepare(a, nil)
+				h.Prepare([][]*Member{a[:10], a[10:]}, nil)
 			}
 		}
 	})
@@ -180,11 +226,9 @@ func BenchmarkHashInstall(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			ms := hashMembers(0, n)
 			h := newHash(b, HashConfig{})
-			h.Prepare(ms, nil)
-			t := h.prepared.Load()
+			h.Prepare(one(ms), nil)
 			b.ReportAllocs()
 			for b.Loop() {
-				h.prepared.Store(t)
 				h.ring.hashTable, h.ring.epoch = hashTable{}, 0 // the ring in use holds nobody
 				if h.PickKey(ms, 1, 1) < 0 {
 					b.Fatal("no pick")
@@ -205,8 +249,35 @@ func BenchmarkHashPrepare(b *testing.B) {
 			h := newHash(b, HashConfig{})
 			i := 0
 			for b.Loop() {
-				h.Prepare(lists[i&1], nil)
+				h.Prepare(one(lists[i&1]), nil)
 				i++
+			}
+		})
+	}
+}
+
+// BenchmarkHashPickKeyOutOfUse is the pick at 10,000 members of which only
+// a share is in use, on the ring of all of them (kept down to 1/16): a
+// pick passes over the points of the others.
+func BenchmarkHashPickKeyOutOfUse(b *testing.B) {
+	const n = 10_000
+	for _, inUse := range []int{n, n / 2, n / 16} {
+		b.Run(fmt.Sprintf("in-use=%d", inUse), func(b *testing.B) {
+			ms := hashMembers(0, n)
+			h := newHash(b, HashConfig{})
+			h.Prepare(one(ms), nil)
+			cands := ms[:inUse]
+			h.PickKey(cands, 0, 1)
+			b.ReportAllocs()
+			var key uint64
+			for b.Loop() {
+				key += 0x9e3779b97f4a7c15
+				if h.PickKey(cands, key, 1) < 0 {
+					b.Fatal("no pick")
+				}
+			}
+			if h.ring.builds != 0 {
+				b.Fatalf("%d rings built under the lock", h.ring.builds)
 			}
 		})
 	}

@@ -174,12 +174,16 @@ type Scheduler interface {
 
 // Preparer is implemented by schedulers with state that depends on the
 // member list and costs too much to build under the balancer's selection
-// lock, such as the ring of [Hash]. The balancer calls Prepare when it is
+// lock, such as the rings of [Hash]. The balancer calls Prepare when it is
 // created and at each configuration change (Update, Reconfigure, Apply),
 // after validating it and before any member's load factor changes or the
-// new member list is used, with every member of the new list in
-// configuration order and factors[i] the load factor (×100) members[i]
-// will have. The scheduler builds what it needs from them without
+// new member list is used, with the lists it will take the scheduler's
+// candidates from: one per lbset tier, ascending, each in configuration
+// order (one list of every member for an [AllMembers] scheduler).
+// factors[i][j] is the load factor (×100) lists[i][j] will have; nil
+// means the members' current factors. Candidates come from one list,
+// except in panic mode (Config.PanicThreshold), where they span the
+// tiers. The scheduler builds what it needs from the lists without
 // changing the members (not even LBStatus), and puts it in use at a later
 // Pick under the selection lock.
 //
@@ -187,11 +191,10 @@ type Scheduler interface {
 // selection lock: requests are picked meanwhile, with the member list in
 // force. So Prepare may run concurrently with Pick, StickyHit and Done (it
 // must synchronise with them itself), must not block on anything but its
-// own work, and must not call the balancer. A nil factors means the
-// members' current factors.
+// own work, and must not call the balancer.
 type Preparer interface {
 	Scheduler
-	Prepare(members []*Member, factors []int64)
+	Prepare(lists [][]*Member, factors [][]int64)
 }
 
 // AllMembers is implemented by schedulers that ignore lbset tiers, spares,
