@@ -262,13 +262,16 @@ func (p *preparedLists) Prepare(lists [][]*lbmethod.Member, factors [][]int64) {
 // The balancer tells its scheduler's Prepare of one list per lbset tier,
 // with the new load factors, before the members take them.
 func TestPrepareGetsTiersBeforeFactorsChange(t *testing.T) {
-	p := &preparedLists{}
-	method := lbmethod.MethodFunc("hash", func() lbmethod.Scheduler {
-		h, err := lbmethod.NewHash(lbmethod.HashConfig{})
-		require.NoError(t, err)
-		p.Hash = h
-		return p
-	})
+	recorder := func() (*preparedLists, lbmethod.Method) {
+		p := &preparedLists{}
+		return p, lbmethod.MethodFunc("hash", func() lbmethod.Scheduler {
+			h, err := lbmethod.NewHash(lbmethod.HashConfig{})
+			require.NoError(t, err)
+			p.Hash = h
+			return p
+		})
+	}
+	p, method := recorder()
 	b := mustNew(t, balancer.Config{Name: "tiers", Method: method, Transport: newStub(),
 		Members: members("a1", "b1 lbset=1", "a2", "b2 lbset=1")})
 	require.NoError(t, b.Update(members("a1 lf=3", "b1 lbset=1", "a2", "c1 lbset=2")))
@@ -277,4 +280,11 @@ func TestPrepareGetsTiersBeforeFactorsChange(t *testing.T) {
 		{{"http://a1", "http://a2"}, {"http://b1"}, {"http://c1"}},
 	}, p.calls)
 	assert.Equal(t, []string{"http://a1 300/100"}, p.early)
+
+	// With a panic threshold, the candidates of panic mode span the
+	// tiers: every member is listed once more.
+	p, method = recorder()
+	mustNew(t, balancer.Config{Name: "panic", Method: method, Transport: newStub(), PanicThreshold: 0.5,
+		Members: members("a1", "b1 lbset=1")})
+	assert.Equal(t, [][][]string{{{"http://a1"}, {"http://b1"}, {"http://a1", "http://b1"}}}, p.calls)
 }

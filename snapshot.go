@@ -251,7 +251,7 @@ func (b *Balancer) buildSnapshot(cfg *Config, prev *snapshot) (*snapshot, error)
 		for i, v := range vs {
 			factors[i], lbsets[i] = v.settings.factor, v.settings.lbset
 		}
-		p.Prepare(prepareLists(ms, factors, lbsets, s.all))
+		p.Prepare(prepareLists(ms, factors, lbsets, s.all, s.panic > 0))
 	}
 	for i, v := range vs {
 		m := ms[i]
@@ -338,8 +338,9 @@ func closeIdle(rt http.RoundTripper) {
 
 // prepareLists returns the lists a lbmethod.Preparer is told of: ms by
 // lbset tier, ascending (lbsets[i] is ms[i]'s), or all in one list for a
-// scheduler that ignores tiers (all), with their new load factors.
-func prepareLists(ms []*member, factors []int64, lbsets []int, all bool) ([][]*lbmethod.Member, [][]int64) {
+// scheduler that ignores tiers (all), with their new load factors; with
+// several tiers and a panic threshold, all of them once more at the end.
+func prepareLists(ms []*member, factors []int64, lbsets []int, all, panicMode bool) ([][]*lbmethod.Member, [][]int64) {
 	var lists [100][]*lbmethod.Member
 	var fs [100][]int64
 	for i, m := range ms {
@@ -356,6 +357,13 @@ func prepareLists(ms []*member, factors []int64, lbsets []int, all bool) ([][]*l
 		if len(lists[set]) > 0 {
 			outL, outF = append(outL, lists[set]), append(outF, fs[set])
 		}
+	}
+	if panicMode && len(outL) > 1 {
+		every := make([]*lbmethod.Member, len(ms))
+		for i, m := range ms {
+			every[i] = &m.lb
+		}
+		outL, outF = append(outL, every), append(outF, factors)
 	}
 	return outL, outF
 }

@@ -82,14 +82,14 @@ type HashConfig struct {
 //
 // Building a ring costs O(points log points): tens of milliseconds at
 // thousands of members. The balancer has the rings of its lbset tiers
-// built by [Hash.Prepare] after each configuration change, before the new
-// member list or load factors are used and without its selection lock;
-// a PickKey that needs one of them only puts it in use (O(members), no
-// allocation), as when picks move from one tier to another. PickKey builds
-// a ring itself, under the lock, only when no ring it has holds its
-// candidates with their load factors: a candidate list of fewer than
-// 1/16 of its tier's members (most of them out of use), one that spans
-// tiers (panic mode), a load factor changed by other means than a
+// (and, for panic mode, of all its members) built by [Hash.Prepare] after
+// each configuration change, before the new member list or load factors
+// are used and without its selection lock; a PickKey that needs one of
+// them only puts it in use (O(members), no allocation), as when picks
+// move from one tier to another. PickKey builds a ring itself, under the
+// lock, only when no ring it has holds its candidates with their load
+// factors: a candidate list of fewer than 1/16 of its list's members
+// (most of them out of use), a load factor changed by other means than a
 // configuration change, a pick for a member list that a configuration
 // change has since replaced, or a Hash used without Prepare.
 //
@@ -113,23 +113,11 @@ type Hash struct {
 	prepared atomic.Pointer[hashTables]
 }
 
-// hashTables are the tables of the lists given to Prepare, and which
-// table each member is on.
+// hashTables are the tables of the lists given to Prepare, and which of
+// the first 64 tables each member is on (a bit per table).
 type hashTables struct {
 	tables []*hashTable
-	of     map[*Member]int
-}
-
-// tableOf returns the prepared table of the list cands come from (that of
-// their first member), or nil.
-func (p *hashTables) tableOf(cands []*Member) *hashTable {
-	if p == nil || len(cands) == 0 {
-		return nil
-	}
-	if i, ok := p.of[cands[0]]; ok {
-		return p.tables[i]
-	}
-	return nil
+	on     map[*Member]uint64
 }
 
 var _ Preparer = (*Hash)(nil)
@@ -207,16 +195,23 @@ func (h *Hash) PickKey(cands []*Member, key, list uint64) int {
 }
 
 // refresh puts in use a ring that holds cands with their factors, and
-// marks them: the prepared one of their list if it does, else one built
-// now.
+// marks them: a prepared one if one does (one of the tables their first
+// member is on, large enough and not too large), else one built now.
 func (h *Hash) refresh(cands []*Member, list uint64) {
 	r := &h.ring
-	if t := h.prepared.Load().tableOf(cands); t != nil && !r.tooLarge(len(t.members), len(cands)) {
-		r.install(t)
-		if r.mark(cands, list) {
-			return
+	if p := h.prepared.Load(); p != nil {
+		for on := p.on[cands[0]]; on != 0; on &= on - 1 {
+			t := p.tables[bits.TrailingZeros64(on)]
+			if len(t.members) < len(cands) || r.tooLarge(len(t.members), len(cands)) {
+				continue
+			}
+			r.install(t)
+			if r.mark(cands, list) {
+				return
+			}
+			// Not for these candidates (a pick for a member list that
+			// was replaced, or that spans this one and others).
 		}
-		// Not for these candidates: a pick for a replaced member list.
 	}
 	r.build(cands)
 	r.mark(cands, list)
@@ -226,8 +221,8 @@ func (h *Hash) refresh(cands []*Member, list uint64) {
 // members with their factors (nil: their current ones), for PickKey to
 // put in use when its candidates are on one, and holds no lock PickKey
 // takes meanwhile. Lists equal to the ones prepared last are not built
-// again. A member in several lists has its points on the first one's
-// ring only.
+// again. Only the first 64 lists are looked for; a member listed twice
+// in one list has its points once.
 func (h *Hash) Prepare(lists [][]*Member, factors [][]int64) {
 	if factors == nil {
 		factors = make([][]int64, len(lists))
@@ -252,13 +247,17 @@ func (h *Hash) Prepare(lists [][]*Member, factors [][]int64) {
 		return
 	}
 	h.prepLists, h.prepFactors = clone2(lists), clone2(factors)
-	p := &hashTables{of: map[*Member]int{}}
+	p := &hashTables{on: map[*Member]uint64{}}
 	for i, l := range lists {
+		if len(p.tables) == 64 {
+			break
+		}
+		bit := uint64(1) << len(p.tables)
 		ms := make([]*Member, 0, len(l))
 		fs := make([]int64, 0, len(l))
 		for j, m := range l {
-			if _, dup := p.of[m]; !dup {
-				p.of[m] = len(p.tables)
+			if p.on[m]&bit == 0 {
+				p.on[m] |= bit
 				ms = append(ms, m)
 				fs = append(fs, factors[i][j])
 			}

@@ -88,19 +88,23 @@ func TestHashPrepared(t *testing.T) {
 }
 
 // Picks that move between lbset tiers (the members of lbset 0 out of use,
-// then back) put each tier's prepared ring in use; none is built under
-// the lock, and each sends keys where a Hash given only that tier does.
+// then back) put each tier's prepared ring in use, and picks in panic mode
+// (candidates of every tier) the ring of all members; none is built under
+// the lock, and each sends keys where a Hash given only that list does.
 func TestHashPreparedTiers(t *testing.T) {
 	const keys = 5000
 	t0, t1 := hashMembers(0, 40), hashMembers(40, 60)
+	every := append(append([]*Member(nil), t0...), t1...)
 	h := newHash(t, HashConfig{})
-	h.Prepare([][]*Member{t0, t1}, nil)
-	ref0 := hashPicks(newHash(t, HashConfig{}), clones(t0), 1, keys)
-	ref1 := hashPicks(newHash(t, HashConfig{}), clones(t1), 1, keys)
+	h.Prepare([][]*Member{t0, t1, every}, nil)
+	ref := func(cands []*Member) []int { return hashPicks(newHash(t, HashConfig{}), clones(cands), 1, keys) }
+	ref0, ref1, refAll := ref(t0), ref(t1), ref(every)
 	for range 2 {
 		sameKeys(t, ref0, hashPicks(h, t0, 1, keys), "lbset 0")
 		sameKeys(t, ref1, hashPicks(h, t1, 2, keys), "lbset 1")
 	}
+	sameKeys(t, refAll, hashPicks(h, every, 3, keys), "panic mode")
+	sameKeys(t, ref1, hashPicks(h, t1, 2, keys), "lbset 1 after panic mode")
 	assert.Zero(t, h.ring.builds, "rings built under the lock")
 }
 

@@ -179,13 +179,14 @@ type Scheduler interface {
 // after validating it and before any member's load factor changes or the
 // new member list is used, with the lists it will take the scheduler's
 // candidates from: one per lbset tier, ascending, each in configuration
-// order (one list of every member for an [AllMembers] scheduler).
-// factors[i][j] is the load factor (×100) lists[i][j] will have; nil
-// means the members' current factors. Candidates come from one list,
-// except in panic mode (Config.PanicThreshold), where they span the
-// tiers. The scheduler builds what it needs from the lists without
-// changing the members (not even LBStatus), and puts it in use at a later
-// Pick under the selection lock.
+// order (one list of every member for an [AllMembers] scheduler), and,
+// when it has several tiers and a panic threshold
+// (Config.PanicThreshold), a last list of every member: candidates in
+// panic mode span the tiers. factors[i][j] is the load factor (×100)
+// lists[i][j] will have; nil means the members' current factors. The
+// scheduler builds what it needs from the lists without changing the
+// members (not even LBStatus), and puts it in use at a later Pick under
+// the selection lock.
 //
 // The balancer holds its configuration lock during Prepare, never its
 // selection lock: requests are picked meanwhile, with the member list in
