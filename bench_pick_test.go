@@ -440,3 +440,67 @@ func BenchmarkScaleDecideHash(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScaleUpdateUnderLoadHash is BenchmarkScaleUpdateUnderLoad with
+// consistent hashing (keyed by the client address) at 10,000 members: a
+// list change rebuilds the ring. The ring is built by the Update, outside
+// the selection lock, so the requests' max-ns shows the first pick putting
+// it in use, not the build (update-ns).
+func BenchmarkScaleUpdateUnderLoadHash(b *testing.B) {
+	const n = 10_000
+	method, err := lbmethod.MethodHash(lbmethod.HashConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	listA, listB := scaleLists(n)
+	for _, updating := range []bool{false, true} {
+		name := "steady"
+		if updating {
+			name = "updating"
+		}
+		b.Run(fmt.Sprintf("%s/members=%d", name, n), func(b *testing.B) {
+			bl, err := balancer.New(balancer.Config{Name: "scale", Members: listA, Method: method, Transport: staticTransport{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var flip bool
+			var updTime atomic.Int64
+			var update func() error
+			if updating {
+				update = func() error {
+					list := listA
+					if flip = !flip; flip {
+						list = listB
+					}
+					t0 := time.Now()
+					err := bl.Update(list)
+					updTime.Add(int64(time.Since(t0)))
+					return err
+				}
+			}
+			var all []time.Duration
+			var failed, updates int64
+			workers := max(1, runtime.GOMAXPROCS(0)-1)
+			for b.Loop() {
+				lat, f, u, err := scaleLoad(bl, workers, 200, update, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				all = append(all, lat...)
+				failed += f
+				updates += u
+			}
+			if failed > 0 {
+				b.Fatalf("%d requests failed", failed)
+			}
+			slices.Sort(all)
+			b.ReportMetric(float64(quantile(all, 0.50).Nanoseconds()), "p50-ns")
+			b.ReportMetric(float64(quantile(all, 0.99).Nanoseconds()), "p99-ns")
+			b.ReportMetric(float64(all[len(all)-1].Nanoseconds()), "max-ns")
+			if updating {
+				b.ReportMetric(float64(updates)/float64(b.N), "updates/op")
+				b.ReportMetric(float64(updTime.Load())/float64(max(updates, 1)), "update-ns")
+			}
+		})
+	}
+}
