@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/proxybalancer/balancer"
 	"github.com/proxybalancer/balancer/lbmethod"
 	"github.com/proxybalancer/balancer/transport"
@@ -503,4 +506,29 @@ func BenchmarkScaleUpdateUnderLoadHash(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The same with consistent hashing: every list change has its ring
+// prepared while requests are picked on the one in force (the race
+// detector watches Prepare beside PickKey); no request fails or stalls.
+func TestScaleUpdateUnderLoadHash(t *testing.T) {
+	const n = 100
+	method, err := lbmethod.MethodHash(lbmethod.HashConfig{})
+	require.NoError(t, err)
+	listA, listB := scaleLists(n)
+	bl := mustNew(t, balancer.Config{Name: "scale", Members: listA, Method: method, Transport: staticTransport{}})
+	flip := false
+	update := func() error {
+		list := listA
+		if flip = !flip; flip {
+			list = listB
+		}
+		return bl.Update(list)
+	}
+	lat, failed, updates, err := scaleLoad(bl, 4, 300, update, 20)
+	require.NoError(t, err)
+	assert.Zero(t, failed, "requests failed during updates")
+	assert.GreaterOrEqual(t, updates, int64(20), "updates during the load")
+	assert.Len(t, bl.Members(), n)
+	t.Logf("%d requests, %d updates", len(lat), updates)
 }
