@@ -29,8 +29,11 @@ import (
 // net/http as before.
 //
 // What net/http does for such a request, the exchange does too:
-//   - the bytes written are net/http's own ((*http.Request).Write), and the
-//     response is parsed by http.ReadResponse;
+//   - the bytes written are those of (*http.Request).Write (a plain GET or
+//     HEAD is written by writeRequest, byte for byte the same, every other
+//     request by Write itself), and the response is parsed as
+//     http.ReadResponse parses it (a plain head by readResponse, with the
+//     same result, anything else by http.ReadResponse);
 //   - 1xx responses other than 101 are passed to Got1xxResponse (the
 //     ReverseProxy's) and skipped; response headers are limited to 10 MiB,
 //     counted afresh after each 1xx the hook saw;

@@ -26,9 +26,11 @@
 //
 // Most requests a proxy forwards are HTTP/1.1 GET, HEAD, OPTIONS or TRACE
 // without a body. The Transport writes those and reads their response on
-// the calling goroutine, over connections it pools itself, with net/http's
-// own request writer and response parser ((*http.Request).Write,
-// [http.ReadResponse]). Every other request (a body, another method, https,
+// the calling goroutine, over connections it pools itself. The bytes sent
+// are those (*http.Request).Write sends and responses are parsed as
+// [http.ReadResponse] parses them; the commonest requests and response
+// heads are written and parsed by the Transport itself, with fewer
+// allocations, and fuzz tests compare both with net/http's. Every other request (a body, another method, https,
 // h2c, an upgrade, a trace hook other than Got1xxResponse, Max or
 // DisableReuse set) goes through an [http.Transport]. The two carry the same
 // bytes and give the same responses and errors; the direct way spares the
