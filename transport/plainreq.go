@@ -67,9 +67,11 @@ func writePlain(w *bufio.Writer, req *http.Request) bool {
 		}
 		switch k {
 		case "User-Agent":
+			// As Write: the first value, trimmed only once known
+			// non-empty ("User-Agent: " for a value of blanks).
 			userAgent = ""
 			if len(vs) > 0 {
-				userAgent = trimSpace(vs[0])
+				userAgent = vs[0]
 			}
 		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
 		default:
@@ -89,7 +91,7 @@ func writePlain(w *bufio.Writer, req *http.Request) bool {
 	w.WriteString("\r\n")
 	if userAgent != "" {
 		w.WriteString("User-Agent: ")
-		w.WriteString(userAgent)
+		w.WriteString(trimSpace(userAgent))
 		w.WriteString("\r\n")
 	}
 	for _, k := range keys {

@@ -59,6 +59,7 @@ func TestWriteRequestSameAsNetHTTP(t *testing.T) {
 			"host":             {"lower case too"},
 		}), true},
 		{"user agent", newReq("GET", "http://m/", http.Header{"User-Agent": {" curl/8 ", "second"}}), true},
+		{"blank user agent", newReq("GET", "http://m/", http.Header{"User-Agent": {" \t "}}), true},
 		{"empty user agent list", newReq("GET", "http://m/", http.Header{"User-Agent": {}}), true},
 		{"excluded", newReq("HEAD", "http://m/", http.Header{"Content-Length": {"5"}, "Transfer-Encoding": {"chunked"}, "Trailer": {"X"}, "Host": {"other"}}), true},
 		{"path escaped", newReq("GET", "http://[::1]:80/a%2Fb/c%20d;e?", nil), true},
