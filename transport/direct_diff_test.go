@@ -416,12 +416,65 @@ func TestDirectDiffResponses(t *testing.T) {
 		{name: "close mid-chunk", script: serveOnce("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")},
 		{name: "close before last chunk", script: serveOnce("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")},
 		{name: "bad chunk size", script: serveOnce("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")},
+		// 6. Heads a hostile member may send, some parsed by
+		// readResponse itself, some left to http.ReadResponse.
+		{name: "head split in one-byte writes", script: serveSplit("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "obs-text in values and reason", script: serveEach("HTTP/1.1 200 \xc3\x89t\xe9\r\nX-A: caf\xc3\xa9 \xff\x80\r\nX-B:\t\x80\t\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "many headers", script: serveEach("HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Many: v\r\nX-Other: w\r\n", 2000) + "Content-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "identical content-lengths", script: serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length:  2 \r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "content-length with zeros and blanks", script: serveEach("HTTP/1.1 200 OK\r\ncontent-LENGTH: \t002 \t\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "content-length signed", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok")},
+		{name: "content-length negative", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok")},
+		{name: "content-length blank", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nok")},
+		{name: "content-length 19 digits", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: 0000000000000000002\r\n\r\nok")},
+		{name: "content-length beyond int64", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nok")},
+		{name: "content-length and chunked", script: serveEach("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"), n: 2},
+		{name: "content-length shorter than the body", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA")},
+		{name: "connection keep-alive, close", script: serveEach("HTTP/1.1 200 OK\r\nConnection: Keep-Alive ,\tCLOSE\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{1, 1}},
+		{name: "connection upgrade", script: serveEach("HTTP/1.1 200 OK\r\nConnection: upgrade, x-closed\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "status without reason", script: serveEach("HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "status 999", script: serveEach("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "status of four digits", script: serveOnce("HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "two spaces before status", script: serveEach("HTTP/1.1  200 OK\r\nContent-Length: 2\r\n\r\nok"), n: 2},
+		{name: "bare LF lines", script: serveEach("HTTP/1.1 200 OK\nX-A: 1\nContent-Length: 6\n\nok\r\n\r\n"), n: 2},
+		{name: "folded header", script: serveEach("HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 2\r\n\r\nok"), n: 2},
+		{name: "space before colon", script: serveOnce("HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok")},
+		{name: "NUL in value", script: serveOnce("HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "CR in value", script: serveOnce("HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "empty name", script: serveOnce("HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "pragma no-cache", script: serveEach("HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok"), n: 2, wantReqs: []int{2}},
+		{name: "head at the read buffer's size", script: serveEach(headOfSize(32<<10) + "ok"), n: 2, wantReqs: []int{2}},
+		{name: "head a byte short of the read buffer's size", script: serveEach(headOfSize(32<<10-1) + "ok"), n: 2, wantReqs: []int{2}},
+		{name: "head a byte over the read buffer's size", script: serveEach(headOfSize(32<<10+1) + "ok"), n: 2, wantReqs: []int{2}},
+		{name: "head and body at the read buffer's size", script: serveEach(headOfSize(32<<10-2) + "ok"), n: 2, wantReqs: []int{2}},
 		// 8. Headers beyond net/http's default 10 MiB limit: see
 		// TestDirectDiffHugeHeaders.
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { runDiff(t, tt) })
 	}
+}
+
+// serveSplit answers every request with resp, written a byte at a time
+// (the member's connection does not delay small writes: each is a
+// segment of its own, and the client reads the head in several reads).
+func serveSplit(resp string) func(*rawConn) {
+	return func(rc *rawConn) {
+		for rc.readRequest() {
+			for i := range len(resp) {
+				if !rc.write(resp[i : i+1]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// headOfSize is a plain response head of n bytes (n >= 64) with
+// "Content-Length: 2", padded by an X-Pad header.
+func headOfSize(n int) string {
+	const start, end = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ", "\r\n\r\n"
+	return start + strings.Repeat("p", n-len(start)-len(end)) + end
 }
 
 // serveHugeHeaders answers with 11 MiB of header lines of lineLen bytes,

@@ -3,7 +3,9 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -14,6 +16,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func dxGet(t *testing.T, tr *Transport, ctx context.Context, url string) (string, error) {
@@ -436,4 +441,82 @@ func TestDirectEndedContextKeepsPool(t *testing.T) {
 	if n := len(dxIdle(tr)); n != 1 {
 		t.Errorf("%d idle connections, want 1", n)
 	}
+}
+
+// A response followed in the same write by one nobody asked for (a body
+// longer than its Content-Length, or a member that answers ahead): once
+// the first body is read, the rest is buffered, and the connection is
+// closed, never pooled, so the next request cannot take the stale bytes
+// for its answer. Whether the body ends on the Read that returns its last
+// byte or on a Read after it, and whether readResponse or
+// http.ReadResponse parsed the head. (net/http's background read races the
+// next request for such a connection, so this is not a differential test.)
+func TestDirectBufferedExtraDropsConnection(t *testing.T) {
+	const stale = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+	for framing, first := range map[string]string{
+		"content-length": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"chunked":        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+	} {
+		for _, exact := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, exact read %v", framing, exact), func(t *testing.T) {
+				m := newRawMember(t, func(rc *rawConn) {
+					if rc.id > 0 {
+						serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")(rc)
+						return
+					}
+					if rc.readRequest() && rc.write(first+stale) {
+						rc.drain()
+					}
+				})
+				tr := newTransport(t, Options{})
+				req, err := http.NewRequestWithContext(testContext(t), http.MethodGet, m.url(), nil)
+				require.NoError(t, err)
+				require.True(t, takesDirect(tr, req))
+				res, err := tr.RoundTrip(req)
+				require.NoError(t, err)
+				var body []byte
+				if exact {
+					body = make([]byte, 2)
+					_, err = io.ReadFull(res.Body, body)
+				} else {
+					body, err = io.ReadAll(res.Body)
+				}
+				require.NoError(t, err)
+				require.NoError(t, res.Body.Close())
+				assert.Equal(t, "ok", string(body))
+
+				got, err := dxGet(t, tr, testContext(t), m.url())
+				require.NoError(t, err)
+				assert.Equal(t, "fresh", got, "the second request's answer")
+				assert.Equal(t, []int{1, 1}, m.requests(), "requests per connection")
+			})
+		}
+	}
+}
+
+// A member that sends a head and part of the body, then resets the
+// connection: the failure reaches the caller (from RoundTrip, or from
+// the body if the head was read before the reset), and the next request
+// goes to a new connection.
+func TestDirectHeadThenReset(t *testing.T) {
+	m := newRawMember(t, func(rc *rawConn) {
+		if rc.id > 0 {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")(rc)
+			return
+		}
+		if !rc.readRequest() || !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello") {
+			return
+		}
+		if tc, ok := rc.c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		rc.c.Close()
+	})
+	tr := newTransport(t, Options{})
+	_, err := dxGet(t, tr, testContext(t), m.url())
+	require.Error(t, err, "a body cut by a reset")
+	got, err := dxGet(t, tr, testContext(t), m.url())
+	require.NoError(t, err)
+	assert.Equal(t, "fresh", got)
+	assert.Equal(t, []int{1, 1}, m.requests())
 }
