@@ -2,9 +2,11 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -309,4 +311,53 @@ func TestShareHealthOwnChecksWin(t *testing.T) {
 	assert.Zero(t, gw1Flips.Load(), "gw1 never switched to the others' view")
 	assert.Empty(t, gw1.f.Status().Health.Marked)
 	assert.Positive(t, answers(gw1)["bad"])
+}
+
+// TestShareHealthHostileReports: reports that a buggy or hostile client
+// writes under the health prefix, malformed, of the wrong shape, nested
+// past the JSON decoder's depth limit or of a megabyte, neither stop nor
+// wedge a replica's loop: the malformed ones are not counted, a
+// malformed value replacing a report drops it, and well-formed reports
+// written after them still take effect.
+func TestShareHealthHostileReports(t *testing.T) {
+	hf := newHealthFleet(t)
+	gw1 := startReplica(t, hf.srv, "gw1", hf.cfg, shareHealth(2*time.Second))
+	c := hf.srv.Client()
+	put := func(name, val string) {
+		t.Helper()
+		_, err := c.Put(context.Background(), "/test.health/"+name, val)
+		require.NoError(t, err)
+	}
+	replicas := func(want ...string) {
+		t.Helper()
+		require.Eventually(t, func() bool { return slices.Equal(gw1.f.Status().Health.Replicas, want) },
+			30*time.Second, 5*time.Millisecond, "gw1 holds the reports %q", want)
+	}
+	var huge strings.Builder
+	huge.WriteString(`{"app":{`)
+	for i := range 40000 {
+		fmt.Fprintf(&huge, `"http://10.%d.%d.%d:80":"fail",`, i>>16, i>>8&255, i&255)
+	}
+	huge.WriteString(`"http://192.0.2.1:80":"pass"}}`)
+	require.Greater(t, huge.Len(), 1<<20)
+
+	put("junk", "not json {")
+	put("null", "null")
+	put("types", `{"app":{"`+hf.badURL+`":1}}`)
+	put("deep", strings.Repeat("[", 100000))
+	put("huge", huge.String())
+	put("a/b", `{"app":{"`+hf.badURL+`":"fail"}}`)
+	hf.waitHC(t, true, gw1)
+	replicas("a/b", "huge", "null")
+
+	put("a/b", "{") // the report replaced by a malformed one: dropped
+	hf.waitHC(t, false, gw1)
+	replicas("huge", "null")
+	put("a/b", `{"app":{"`+hf.badURL+`":"fail"}}`)
+	hf.waitHC(t, true, gw1)
+	_, err := c.Delete(context.Background(), "/test.health/", clientv3.WithPrefix())
+	require.NoError(t, err)
+	hf.waitHC(t, false, gw1)
+	replicas()
+	assert.Zero(t, gw1.logs.count("ERROR"), "%q", gw1.logs.msgs)
 }
