@@ -36,7 +36,9 @@
 // ("<prefix>.health/<replica>", JSON {"app": {"<url>": "fail"}}), under
 // an etcd lease of [Fleet].HealthTTL kept alive while Run runs: a replica
 // that dies takes its report with it when the lease expires, and one
-// whose Run ends revokes it at once.
+// whose Run ends revokes it at once. A value there without a lease is
+// not counted (no replica writes one; it would outlive its writer), nor
+// is one that is not such JSON.
 //
 // A replica follows its own checker for the members it checks itself;
 // the fleet's view never sets or clears their C, so a replica never

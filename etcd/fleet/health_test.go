@@ -304,7 +304,9 @@ func TestShareHealthOwnChecksWin(t *testing.T) {
 
 	// A report put after gw0's: once gw1 holds it, it has seen gw0's.
 	c := hf.srv.Client()
-	_, err := c.Put(context.Background(), "/test.health/zz-barrier", "{}")
+	lease, err := c.Grant(context.Background(), 60)
+	require.NoError(t, err)
+	_, err = c.Put(context.Background(), "/test.health/zz-barrier", "{}", clientv3.WithLease(lease.ID))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return slices.Contains(gw1.f.Status().Health.Replicas, "zz-barrier") }, 30*time.Second, 5*time.Millisecond)
 	assert.False(t, hcFailed(gw1, hf.badURL), "gw1 follows its own checks")
@@ -318,14 +320,17 @@ func TestShareHealthOwnChecksWin(t *testing.T) {
 // past the JSON decoder's depth limit or of a megabyte, neither stop nor
 // wedge a replica's loop: the malformed ones are not counted, a
 // malformed value replacing a report drops it, and well-formed reports
-// written after them still take effect.
+// written after them still take effect. A report without a lease, which
+// would outlive its writer, is not counted either.
 func TestShareHealthHostileReports(t *testing.T) {
 	hf := newHealthFleet(t)
 	gw1 := startReplica(t, hf.srv, "gw1", hf.cfg, shareHealth(2*time.Second))
 	c := hf.srv.Client()
+	lease, err := c.Grant(context.Background(), 60)
+	require.NoError(t, err)
 	put := func(name, val string) {
 		t.Helper()
-		_, err := c.Put(context.Background(), "/test.health/"+name, val)
+		_, err := c.Put(context.Background(), "/test.health/"+name, val, clientv3.WithLease(lease.ID))
 		require.NoError(t, err)
 	}
 	replicas := func(want ...string) {
@@ -341,6 +346,8 @@ func TestShareHealthHostileReports(t *testing.T) {
 	huge.WriteString(`"http://192.0.2.1:80":"pass"}}`)
 	require.Greater(t, huge.Len(), 1<<20)
 
+	_, err = c.Put(context.Background(), "/test.health/forever", `{"app":{"`+hf.badURL+`":"fail"}}`) // no lease
+	require.NoError(t, err)
 	put("junk", "not json {")
 	put("null", "null")
 	put("types", `{"app":{"`+hf.badURL+`":1}}`)
@@ -355,7 +362,7 @@ func TestShareHealthHostileReports(t *testing.T) {
 	replicas("huge", "null")
 	put("a/b", `{"app":{"`+hf.badURL+`":"fail"}}`)
 	hf.waitHC(t, true, gw1)
-	_, err := c.Delete(context.Background(), "/test.health/", clientv3.WithPrefix())
+	_, err = c.Delete(context.Background(), "/test.health/", clientv3.WithPrefix())
 	require.NoError(t, err)
 	hf.waitHC(t, false, gw1)
 	replicas()

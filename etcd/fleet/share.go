@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/proxybalancer/balancer"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -98,7 +99,7 @@ func (f *Fleet) healthLoop(ctx context.Context) {
 				continue
 			}
 			for _, ev := range resp.Events {
-				s.setReport(ev.Kv.Key, ev.Kv.Value, ev.Type == clientv3.EventTypeDelete)
+				s.setReport(ev.Kv, ev.Type == clientv3.EventTypeDelete)
 			}
 			s.apply()
 		}
@@ -146,7 +147,7 @@ func (s *sharer) step(ctx context.Context) error {
 		}
 		s.remote = map[string]report{}
 		for _, kv := range resp.Kvs {
-			s.setReport(kv.Key, kv.Value, false)
+			s.setReport(kv, false)
 		}
 		s.apply()
 		wctx, stop := context.WithCancel(clientv3.WithRequireLeader(ctx))
@@ -200,15 +201,17 @@ func (s *sharer) report() (report, bool) {
 	return s.h.localReport(checked)
 }
 
-// setReport records, or with del drops, the report at key. This replica's
-// own report is skipped: its checker decides its own members.
-func (s *sharer) setReport(key, val []byte, del bool) {
-	name, ok := strings.CutPrefix(string(key), s.f.healthPrefix())
-	if !ok || string(key) == s.key || s.remote == nil {
+// setReport records, or with del drops, the report kv. This replica's
+// own report is skipped: its checker decides its own members. A value
+// without a lease is not a replica's report (every replica puts its own
+// under its lease): counted, it would outlive whoever wrote it.
+func (s *sharer) setReport(kv *mvccpb.KeyValue, del bool) {
+	name, ok := strings.CutPrefix(string(kv.Key), s.f.healthPrefix())
+	if !ok || string(kv.Key) == s.key || s.remote == nil {
 		return
 	}
 	var r report
-	if del || json.Unmarshal(val, &r) != nil {
+	if del || kv.Lease == 0 || json.Unmarshal(kv.Value, &r) != nil {
 		delete(s.remote, name) // gone, or not a report this version reads
 		return
 	}
