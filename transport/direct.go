@@ -67,9 +67,14 @@ type directPool struct {
 
 	mu      sync.Mutex
 	idle    map[string][]*directConn
-	closing bool // CloseIdleConnections: close freed connections
+	closing bool   // CloseIdleConnections: close freed connections
+	closes  uint64 // CloseIdleConnections calls (see sweepKey)
+	max     int    // idle connections kept per address, as put was last told
 	sweeper *time.Timer
 	armed   bool // sweeper will fire
+	// swept, if set (by tests), runs in sweepKey after the checks,
+	// before the lock is taken again.
+	swept func()
 }
 
 // directConn is one connection of the direct exchange.
@@ -495,6 +500,7 @@ func (p *directPool) put(c *directConn, max int) {
 	c.dropBuffers()
 	c.idleAt = time.Now()
 	p.mu.Lock()
+	p.max = max
 	l := p.idle[c.key]
 	if p.closing || len(l) >= max {
 		p.mu.Unlock()
@@ -524,27 +530,66 @@ func (p *directPool) sweepEvery() time.Duration { return min(p.maxIdle, maxSweep
 // connection outlives its limits when no request comes to reuse it. It
 // stops re-arming when the pool is empty.
 func (p *directPool) sweep() {
-	var dead []*directConn
 	p.mu.Lock()
-	for key, l := range p.idle {
-		kept := l[:0]
-		for _, c := range l {
-			if time.Since(c.idleAt) >= p.maxIdle || !c.prober.check() {
-				dead = append(dead, c)
-				continue
-			}
-			kept = append(kept, c)
-		}
-		clear(l[len(kept):])
-		if len(kept) == 0 {
-			delete(p.idle, key)
-		} else {
-			p.idle[key] = kept
-		}
+	keys := make([]string, 0, len(p.idle))
+	for key := range p.idle {
+		keys = append(keys, key)
 	}
+	p.mu.Unlock()
+	for _, key := range keys {
+		p.sweepKey(key)
+	}
+	p.mu.Lock()
 	p.armed = len(p.idle) > 0
 	if p.armed {
 		p.sweeper.Reset(p.sweepEvery())
+	}
+	p.mu.Unlock()
+}
+
+// sweepKey sweeps the idle connections to key. Checking a connection is a
+// system call (prober.check), made outside the lock as get makes it: the
+// connections are taken out of the pool meanwhile (a request to key dials
+// for the few microseconds this takes), and those that pass go back ahead
+// of any freed meanwhile, which are more recent, as many as put allows,
+// unless CloseIdleConnections was called meanwhile.
+func (p *directPool) sweepKey(key string) {
+	p.mu.Lock()
+	l := p.idle[key]
+	delete(p.idle, key)
+	swept, closes := p.swept, p.closes
+	p.mu.Unlock()
+	var dead []*directConn
+	kept := l[:0]
+	for _, c := range l {
+		if time.Since(c.idleAt) >= p.maxIdle || !c.prober.check() {
+			dead = append(dead, c)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(l[len(kept):])
+	if swept != nil {
+		swept()
+	}
+	p.mu.Lock()
+	switch {
+	case p.closing || p.closes != closes:
+		// CloseIdleConnections was called meanwhile: these were idle.
+		dead = append(dead, kept...)
+	case len(kept) > 0:
+		kept = append(kept, p.idle[key]...)
+		if extra := len(kept) - p.max; extra > 0 {
+			// The oldest go: put would have refused the newest, but
+			// those are the ones a request takes first.
+			dead = append(dead, kept[:extra]...)
+			clear(kept[:extra])
+			kept = kept[extra:]
+		}
+		if p.idle == nil {
+			p.idle = make(map[string][]*directConn)
+		}
+		p.idle[key] = kept
 	}
 	p.mu.Unlock()
 	closeAll(dead)
@@ -557,6 +602,7 @@ func (p *directPool) closeIdle() {
 	idle := p.idle
 	p.idle = nil
 	p.closing = true
+	p.closes++
 	if p.sweeper != nil {
 		p.sweeper.Stop()
 		p.armed = false

@@ -354,6 +354,97 @@ func TestDirectSweepClosesIdleConnections(t *testing.T) {
 	})
 }
 
+// The sweep checks idle connections outside the pool's lock (a check is a
+// system call): a request made meanwhile dials (the connections being
+// checked are out of the pool) and returns its connection to the pool
+// without waiting for the sweep; the two lists are then merged within SMax, the oldest going.
+func TestDirectSweepChecksOutsideLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		m := serveRaw(t, n, func(rc *rawConn) {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
+			rc.note("closed")
+		})
+		tr := newTransport(t, Options{Timeout: time.Minute, SMax: 1})
+		tr.dialer.dial = n.dial
+		get := func() {
+			body, err := dxGet(t, tr, t.Context(), m.url())
+			require.NoError(t, err)
+			require.Equal(t, "ok", body)
+		}
+		get()
+		before := dxIdle(tr)
+		require.Len(t, before, 1)
+
+		var during []*directConn
+		hooked := 0
+		tr.direct.mu.Lock()
+		tr.direct.swept = func() {
+			hooked++
+			if !tr.direct.mu.TryLock() {
+				t.Error("the sweep checks under the pool's lock")
+				return
+			}
+			tr.direct.mu.Unlock()
+			during = dxIdle(tr) // the checked one is out of the pool
+			get()               // dials, and puts its connection back
+		}
+		tr.direct.mu.Unlock()
+		time.Sleep(maxSweep)
+		synctest.Wait()
+		tr.direct.mu.Lock()
+		tr.direct.swept = nil
+		tr.direct.mu.Unlock()
+
+		require.Equal(t, 1, hooked, "sweeps of the one address")
+		assert.Empty(t, during, "idle while the sweep checked")
+		after := dxIdle(tr)
+		require.Len(t, after, 1, "idle after the sweep (SMax 1)")
+		assert.NotSame(t, before[0], after[0], "the oldest connection goes")
+		m.await(t, "closed") // the old connection, closed by the sweep
+		assert.Equal(t, []int{1, 1}, m.requests(), "requests per connection")
+	})
+}
+
+// A connection out of the pool for the sweep's check when
+// CloseIdleConnections is called was idle: it is closed, also when a
+// request came after the call.
+func TestDirectSweepThenCloseIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newPipeNet()
+		m := serveRaw(t, n, func(rc *rawConn) {
+			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
+			rc.note("closed")
+		})
+		tr := newTransport(t, Options{Timeout: time.Minute, SMax: 2})
+		tr.dialer.dial = n.dial
+		get := func() {
+			body, err := dxGet(t, tr, t.Context(), m.url())
+			require.NoError(t, err)
+			require.Equal(t, "ok", body)
+		}
+		get()
+		before := dxIdle(tr)
+		require.Len(t, before, 1)
+		tr.direct.mu.Lock()
+		tr.direct.swept = func() {
+			tr.CloseIdleConnections() // the member is being removed...
+			get()                     // ...and a request came after
+		}
+		tr.direct.mu.Unlock()
+		time.Sleep(maxSweep)
+		synctest.Wait()
+		tr.direct.mu.Lock()
+		tr.direct.swept = nil
+		tr.direct.mu.Unlock()
+
+		m.await(t, "closed") // the connection idle at the call
+		after := dxIdle(tr)
+		require.Len(t, after, 1, "idle after the sweep")
+		assert.NotSame(t, before[0], after[0])
+	})
+}
+
 // CloseIdleConnections also closes the connections freed after it, until
 // the next request, as net/http's does.
 func TestDirectCloseIdleWhileInFlight(t *testing.T) {
