@@ -315,7 +315,14 @@ func scaleLists(n int) (a, b []balancer.Member) {
 // Requests read the member list without a lock, so p99 and max should not
 // grow by the time an Update takes (update-ns).
 func BenchmarkScaleUpdateUnderLoad(b *testing.B) {
-	const n = 1000
+	benchUpdateUnderLoad(b, 1000, func(tb testing.TB, n int, _ []balancer.Member) *balancer.Balancer {
+		return scaleBalancer(tb, n, staticTransport{})
+	})
+}
+
+// benchUpdateUnderLoad is BenchmarkScaleUpdateUnderLoad at n members, for
+// the balancer newBalancer makes with the first of scaleLists(n).
+func benchUpdateUnderLoad(b *testing.B, n int, newBalancer func(tb testing.TB, n int, list []balancer.Member) *balancer.Balancer) {
 	listA, listB := scaleLists(n)
 	for _, updating := range []bool{false, true} {
 		name := "steady"
@@ -323,21 +330,11 @@ func BenchmarkScaleUpdateUnderLoad(b *testing.B) {
 			name = "updating"
 		}
 		b.Run(fmt.Sprintf("%s/members=%d", name, n), func(b *testing.B) {
-			bl := scaleBalancer(b, n, staticTransport{})
-			var flip bool
+			bl := newBalancer(b, n, listA)
 			var updTime atomic.Int64
 			var update func() error
 			if updating {
-				update = func() error {
-					list := listA
-					if flip = !flip; flip {
-						list = listB
-					}
-					t0 := time.Now()
-					err := bl.Update(list)
-					updTime.Add(int64(time.Since(t0)))
-					return err
-				}
+				update = alternateUpdates(bl, listA, listB, &updTime)
 			}
 			var all []time.Duration
 			var failed, updates int64
@@ -374,6 +371,25 @@ func BenchmarkScaleUpdateUnderLoad(b *testing.B) {
 	}
 }
 
+// alternateUpdates returns an update that replaces bl's list by listB,
+// then listA, in turn, adding the time each Update takes to spent (if not
+// nil). It is not safe for concurrent use.
+func alternateUpdates(bl *balancer.Balancer, listA, listB []balancer.Member, spent *atomic.Int64) func() error {
+	flip := false
+	return func() error {
+		list := listA
+		if flip = !flip; flip {
+			list = listB
+		}
+		t0 := time.Now()
+		err := bl.Update(list)
+		if spent != nil {
+			spent.Add(int64(time.Since(t0)))
+		}
+		return err
+	}
+}
+
 // Replacing the member list continuously while requests flow through
 // ServeHTTP fails no request and stalls none: every request is answered 200
 // by a member and the test ends (a request blocked for good would hang
@@ -383,14 +399,7 @@ func TestScaleUpdateUnderLoad(t *testing.T) {
 	const n = 200
 	listA, listB := scaleLists(n)
 	bl := scaleBalancer(t, n, staticTransport{})
-	flip := false
-	update := func() error {
-		list := listA
-		if flip = !flip; flip {
-			list = listB
-		}
-		return bl.Update(list)
-	}
+	update := alternateUpdates(bl, listA, listB, nil)
 	lat, failed, updates, err := scaleLoad(bl, 4, 500, update, 50)
 	if err != nil {
 		t.Fatalf("Update: %v", err)
@@ -450,62 +459,17 @@ func BenchmarkScaleDecideHash(b *testing.B) {
 // the selection lock, so the requests' max-ns shows the first pick putting
 // it in use, not the build (update-ns).
 func BenchmarkScaleUpdateUnderLoadHash(b *testing.B) {
-	const n = 10_000
 	method, err := lbmethod.MethodHash(lbmethod.HashConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	listA, listB := scaleLists(n)
-	for _, updating := range []bool{false, true} {
-		name := "steady"
-		if updating {
-			name = "updating"
+	benchUpdateUnderLoad(b, 10_000, func(tb testing.TB, _ int, list []balancer.Member) *balancer.Balancer {
+		bl, err := balancer.New(balancer.Config{Name: "scale", Members: list, Method: method, Transport: staticTransport{}})
+		if err != nil {
+			tb.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%s/members=%d", name, n), func(b *testing.B) {
-			bl, err := balancer.New(balancer.Config{Name: "scale", Members: listA, Method: method, Transport: staticTransport{}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var flip bool
-			var updTime atomic.Int64
-			var update func() error
-			if updating {
-				update = func() error {
-					list := listA
-					if flip = !flip; flip {
-						list = listB
-					}
-					t0 := time.Now()
-					err := bl.Update(list)
-					updTime.Add(int64(time.Since(t0)))
-					return err
-				}
-			}
-			var all []time.Duration
-			var failed, updates int64
-			workers := max(1, runtime.GOMAXPROCS(0)-1)
-			for b.Loop() {
-				lat, f, u, err := scaleLoad(bl, workers, 200, update, 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				all = append(all, lat...)
-				failed += f
-				updates += u
-			}
-			if failed > 0 {
-				b.Fatalf("%d requests failed", failed)
-			}
-			slices.Sort(all)
-			b.ReportMetric(float64(quantile(all, 0.50).Nanoseconds()), "p50-ns")
-			b.ReportMetric(float64(quantile(all, 0.99).Nanoseconds()), "p99-ns")
-			b.ReportMetric(float64(all[len(all)-1].Nanoseconds()), "max-ns")
-			if updating {
-				b.ReportMetric(float64(updates)/float64(b.N), "updates/op")
-				b.ReportMetric(float64(updTime.Load())/float64(max(updates, 1)), "update-ns")
-			}
-		})
-	}
+		return bl
+	})
 }
 
 // The same with consistent hashing: every list change has its ring
@@ -517,14 +481,7 @@ func TestScaleUpdateUnderLoadHash(t *testing.T) {
 	require.NoError(t, err)
 	listA, listB := scaleLists(n)
 	bl := mustNew(t, balancer.Config{Name: "scale", Members: listA, Method: method, Transport: staticTransport{}})
-	flip := false
-	update := func() error {
-		list := listA
-		if flip = !flip; flip {
-			list = listB
-		}
-		return bl.Update(list)
-	}
+	update := alternateUpdates(bl, listA, listB, nil)
 	lat, failed, updates, err := scaleLoad(bl, 4, 300, update, 20)
 	require.NoError(t, err)
 	assert.Zero(t, failed, "requests failed during updates")
