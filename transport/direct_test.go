@@ -354,32 +354,48 @@ func TestDirectSweepClosesIdleConnections(t *testing.T) {
 	})
 }
 
+// sweepWith, in a synctest bubble, makes one connection idle on a
+// Transport with SMax smax, then runs one sweep, with during called
+// between its checks and its merge (get makes a request); it returns the
+// idle connections before and after, and the member, which notes
+// "closed" for each connection closed.
+func sweepWith(t *testing.T, smax int, during func(tr *Transport, get func())) (before, after []*directConn, m *rawMember) {
+	n := newPipeNet()
+	m = serveRaw(t, n, func(rc *rawConn) {
+		serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
+		rc.note("closed")
+	})
+	tr := newTransport(t, Options{Timeout: time.Minute, SMax: smax})
+	tr.dialer.dial = n.dial
+	get := func() {
+		body, err := dxGet(t, tr, t.Context(), m.url())
+		require.NoError(t, err)
+		require.Equal(t, "ok", body)
+	}
+	get()
+	before = dxIdle(tr)
+	require.Len(t, before, 1)
+	tr.direct.mu.Lock()
+	tr.direct.swept = func() { during(tr, get) }
+	tr.direct.mu.Unlock()
+	time.Sleep(maxSweep)
+	synctest.Wait()
+	tr.direct.mu.Lock()
+	tr.direct.swept = nil
+	tr.direct.mu.Unlock()
+	return before, dxIdle(tr), m
+}
+
 // The sweep checks idle connections outside the pool's lock (a check is a
 // system call): a request made meanwhile dials (the connections being
 // checked are out of the pool) and returns its connection to the pool
-// without waiting for the sweep; the two lists are then merged within SMax, the oldest going.
+// without waiting for the sweep; the two lists are then merged within
+// SMax, the oldest going.
 func TestDirectSweepChecksOutsideLock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := newPipeNet()
-		m := serveRaw(t, n, func(rc *rawConn) {
-			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
-			rc.note("closed")
-		})
-		tr := newTransport(t, Options{Timeout: time.Minute, SMax: 1})
-		tr.dialer.dial = n.dial
-		get := func() {
-			body, err := dxGet(t, tr, t.Context(), m.url())
-			require.NoError(t, err)
-			require.Equal(t, "ok", body)
-		}
-		get()
-		before := dxIdle(tr)
-		require.Len(t, before, 1)
-
 		var during []*directConn
 		hooked := 0
-		tr.direct.mu.Lock()
-		tr.direct.swept = func() {
+		before, after, m := sweepWith(t, 1, func(tr *Transport, get func()) {
 			hooked++
 			if !tr.direct.mu.TryLock() {
 				t.Error("the sweep checks under the pool's lock")
@@ -388,17 +404,9 @@ func TestDirectSweepChecksOutsideLock(t *testing.T) {
 			tr.direct.mu.Unlock()
 			during = dxIdle(tr) // the checked one is out of the pool
 			get()               // dials, and puts its connection back
-		}
-		tr.direct.mu.Unlock()
-		time.Sleep(maxSweep)
-		synctest.Wait()
-		tr.direct.mu.Lock()
-		tr.direct.swept = nil
-		tr.direct.mu.Unlock()
-
+		})
 		require.Equal(t, 1, hooked, "sweeps of the one address")
 		assert.Empty(t, during, "idle while the sweep checked")
-		after := dxIdle(tr)
 		require.Len(t, after, 1, "idle after the sweep (SMax 1)")
 		assert.NotSame(t, before[0], after[0], "the oldest connection goes")
 		m.await(t, "closed") // the old connection, closed by the sweep
@@ -411,35 +419,11 @@ func TestDirectSweepChecksOutsideLock(t *testing.T) {
 // request came after the call.
 func TestDirectSweepThenCloseIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := newPipeNet()
-		m := serveRaw(t, n, func(rc *rawConn) {
-			serveEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")(rc)
-			rc.note("closed")
-		})
-		tr := newTransport(t, Options{Timeout: time.Minute, SMax: 2})
-		tr.dialer.dial = n.dial
-		get := func() {
-			body, err := dxGet(t, tr, t.Context(), m.url())
-			require.NoError(t, err)
-			require.Equal(t, "ok", body)
-		}
-		get()
-		before := dxIdle(tr)
-		require.Len(t, before, 1)
-		tr.direct.mu.Lock()
-		tr.direct.swept = func() {
+		before, after, m := sweepWith(t, 2, func(tr *Transport, get func()) {
 			tr.CloseIdleConnections() // the member is being removed...
 			get()                     // ...and a request came after
-		}
-		tr.direct.mu.Unlock()
-		time.Sleep(maxSweep)
-		synctest.Wait()
-		tr.direct.mu.Lock()
-		tr.direct.swept = nil
-		tr.direct.mu.Unlock()
-
+		})
 		m.await(t, "closed") // the connection idle at the call
-		after := dxIdle(tr)
 		require.Len(t, after, 1, "idle after the sweep")
 		assert.NotSame(t, before[0], after[0])
 	})
